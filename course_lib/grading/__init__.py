@@ -1,0 +1,231 @@
+"""Hidden-test harness for the course's nbgrader exercises.
+
+A hidden test cell says ``check("divergences.kl_normal", kl_normal)``. :func:`check`
+
+1. builds seeded random inputs with the case's ``make_inputs`` (``course_lib.grading.<topic>``),
+2. calls the submitted function on copies of them, with the ``course_lib`` reference
+   implementations of that function disabled (a submission that only calls the reference fails),
+3. turns the result into plain numbers, refusing anything that is not exactly a ``torch.Tensor``,
+   ``float`` or ``int`` (or a tuple of them) of the expected shape: an object that "compares equal to
+   anything" never reaches a comparison,
+4. judges it against an independent oracle computed *after* the call (so no expected value sits
+   in any frame the submission can read), and raises ``AssertionError`` with a hint,
+5. publishes a record of the plain results (mime type :data:`MIME`).
+
+The record is what makes grading trustworthy: ``coursetools.verify.VerifyHiddenChecks`` runs in
+nbgrader's own process, outside the student's kernel, rebuilds the inputs from the same seeds and
+judges the recorded numbers again with modules the submission never touched. Monkeypatched
+comparison functions, float subclasses, silenced tracebacks or a patched ``check`` therefore do
+not earn points: only correct numbers do.
+
+A case module ``course_lib/grading/<topic>.py`` defines ``CASES = {"func": Case(...)}``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib
+import math
+import types
+import zlib
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import torch
+
+MIME = "application/vnd.course.grading+json"
+FORMAT = 1
+
+
+class Failure(AssertionError):
+    """A hidden test failed; the message says what was expected, never the expected numbers."""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One graded function's hidden test.
+
+    make_inputs(generator) -> dict of keyword arguments (deterministic given the generator).
+    judge(inputs, output) -> None, raising :class:`Failure`; ``output`` is the plain form
+        (see :func:`to_plain`), so the same judge runs in the kernel and in the grader.
+    call(fn, inputs) -> result; default ``fn(**inputs)``. Override to probe more than the
+        return value (e.g. gradients), returning everything the judge needs.
+    references: dotted names of ``course_lib`` functions disabled during the call.
+    trials: how many random input sets.
+    """
+
+    make_inputs: Callable[[torch.Generator], dict]
+    judge: Callable[[dict, Any], None]
+    references: tuple[str, ...] = ()
+    call: Callable[[Callable, dict], Any] | None = None
+    trials: int = 4
+    notes: str = field(default="", compare=False)
+
+
+# ----------------------------------------------------------------------------------------------
+# Plain form of results: JSON-able, exact (floats as hex strings), built only from exact types.
+
+def to_plain(value: Any, what: str = "result") -> dict:
+    """Exact ``torch.Tensor`` / ``float`` / ``int`` / tuple-or-list of them -> JSON-able dict.
+
+    Tensor subclasses, numpy scalars, bools and look-alike objects are refused with a
+    :class:`Failure` naming what was returned.
+    """
+    kind = type(value)
+    if kind is torch.Tensor:
+        t = value.detach()
+        if not (t.dtype.is_floating_point or t.dtype in (torch.int64, torch.int32, torch.int16, torch.int8, torch.uint8)):
+            raise Failure(f"{what} must be a real-valued tensor, got dtype {t.dtype}")
+        flat = t.to("cpu", torch.float64).reshape(-1).tolist()
+        return {"kind": "tensor", "shape": list(t.shape), "dtype": str(t.dtype).replace("torch.", ""),
+                "values": [float.hex(float(v)) for v in flat]}
+    if kind is float or kind is int:
+        return {"kind": "number", "value": float.hex(float(value))}
+    if kind is tuple or kind is list:
+        return {"kind": "tuple", "items": [to_plain(v, f"{what}[{i}]") for i, v in enumerate(value)]}
+    raise Failure(f"{what} must be a torch.Tensor or a float, got an object of type {kind.__module__}.{kind.__qualname__}")
+
+
+def _check_plain(plain: Any, what: str) -> dict:
+    if not isinstance(plain, dict) or plain.get("kind") not in ("tensor", "number", "tuple"):
+        raise Failure(f"{what}: malformed result record")
+    return plain
+
+
+def as_tensor(plain: Any, shape: tuple[int, ...] | None = None, what: str = "result") -> torch.Tensor:
+    """Plain tensor (or number, as a 0-d tensor) -> float64 tensor, checking the shape."""
+    plain = _check_plain(plain, what)
+    if plain["kind"] == "number":
+        t = torch.tensor(float.fromhex(plain["value"]), dtype=torch.float64)
+    elif plain["kind"] == "tensor":
+        dims = [int(d) for d in plain["shape"]]
+        values = [float.fromhex(str(v)) for v in plain["values"]]
+        if math.prod(dims) != len(values):
+            raise Failure(f"{what}: malformed result record")
+        t = torch.tensor(values, dtype=torch.float64).reshape(dims)
+    else:
+        raise Failure(f"{what} must be a tensor, got a tuple of {len(plain['items'])} items")
+    if shape is not None and tuple(t.shape) != tuple(shape):
+        raise Failure(f"{what} must have shape {tuple(shape)}, got {tuple(t.shape)}")
+    return t
+
+
+def as_items(plain: Any, n: int, what: str = "result") -> list:
+    """Plain tuple of exactly ``n`` items -> list of plain items."""
+    plain = _check_plain(plain, what)
+    if plain["kind"] != "tuple" or len(plain["items"]) != n:
+        raise Failure(f"{what} must be a tuple of {n} values")
+    return plain["items"]
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str, rtol: float = 1e-4,
+                 atol: float = 1e-6, hint: str = "") -> None:
+    """Raise :class:`Failure` unless ``actual`` matches ``expected`` elementwise (both float64)."""
+    actual = actual.to(torch.float64)
+    expected = expected.to(torch.float64)
+    if actual.shape != expected.shape:
+        raise Failure(f"{what} must have shape {tuple(expected.shape)}, got {tuple(actual.shape)}")
+    if not bool(torch.isfinite(actual).all()):
+        raise Failure(f"{what} contains NaN or inf for valid inputs. {hint}".strip())
+    err = (actual - expected).abs()
+    bad = err > atol + rtol * expected.abs()
+    if bool(bad.any()):
+        raise Failure(f"{what} is wrong for {int(bad.sum())} of {bad.numel()} random inputs "
+                      f"(largest error {float(err.max()):.3g}). {hint}".strip())
+
+
+# ----------------------------------------------------------------------------------------------
+
+def load_case(name: str) -> Case:
+    """``"topic.func"`` -> the Case in ``course_lib.grading.<topic>.CASES["func"]``."""
+    topic, _, func = name.partition(".")
+    if not topic.isidentifier() or not func.isidentifier():
+        raise ValueError(f"check name must look like 'topic.function', got {name!r}")
+    module = importlib.import_module(f"{__name__}.{topic}")
+    try:
+        return module.CASES[func]
+    except KeyError:
+        raise ValueError(f"no hidden test named {name!r}") from None
+
+
+def generator_for(name: str, trial: int) -> torch.Generator:
+    """The seeded generator of one trial; the same in every process (crc32, not hash())."""
+    return torch.Generator().manual_seed(zlib.crc32(name.encode()) * 100 + trial)
+
+
+def _blocked(*args, **kwargs):
+    raise RuntimeError("the course_lib reference implementation is disabled while your function "
+                       "is graded: implement it yourself")
+
+
+@contextmanager
+def references_disabled(paths: tuple[str, ...]):
+    """Swap the code of each named ``course_lib`` function for one that raises, then restore it.
+
+    Swapping ``__code__`` (not the module attribute) also disables references that the submission
+    imported under another name before the test ran.
+    """
+    saved = []
+    try:
+        for path in paths:
+            module_name, _, attr = path.rpartition(".")
+            func = getattr(importlib.import_module(module_name), attr)
+            if isinstance(func, types.FunctionType) and not func.__code__.co_freevars:
+                saved.append((func, func.__code__))
+                func.__code__ = _blocked.__code__
+        yield
+    finally:
+        for func, code in saved:
+            func.__code__ = code
+
+
+def run_case(name: str, fn: Callable) -> list:
+    """Call ``fn`` on every trial of the case, judge each result; return the plain results."""
+    case = load_case(name)
+    if not callable(fn):
+        raise Failure(f"{name.partition('.')[2]} must be a function")
+    outputs = []
+    for trial in range(case.trials):
+        inputs = case.make_inputs(generator_for(name, trial))
+        args = copy.deepcopy(inputs)
+        with references_disabled(case.references):
+            try:
+                result = case.call(fn, args) if case.call else fn(**args)
+            except NotImplementedError:
+                raise
+            except Exception as err:  # the student's error, reported as a failed test
+                raise Failure(f"calling your function raised {type(err).__name__}: {err}") from err
+        plain = to_plain(result)
+        case.judge(inputs, plain)
+        outputs.append(plain)
+    return outputs
+
+
+def verify_record(record: Any) -> str:
+    """Judge a published record again (in the grader's process). Returns the check's name."""
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        raise Failure("malformed grading record")
+    name = record.get("name")
+    case = load_case(str(name))
+    outputs = record.get("outputs")
+    if not isinstance(outputs, list) or len(outputs) != case.trials:
+        raise Failure(f"{name}: the record holds the wrong number of results")
+    for trial, plain in enumerate(outputs):
+        inputs = case.make_inputs(generator_for(name, trial))
+        case.judge(inputs, plain)
+    return name
+
+
+def check(name: str, fn: Callable) -> dict:
+    """Run the hidden test ``name`` on ``fn``; raise on failure, publish the record on success."""
+    outputs = run_case(name, fn)
+    record = {"format": FORMAT, "name": name, "outputs": outputs}
+    try:
+        from IPython import get_ipython
+        from IPython.display import publish_display_data
+    except ImportError:  # pragma: no cover - outside IPython the record is only returned
+        return record
+    if get_ipython() is not None:
+        publish_display_data({MIME: record, "text/plain": f"{name}: {len(outputs)} hidden test cases passed"})
+    return record

@@ -1,0 +1,127 @@
+"""A small fit loop shared by every lecture that trains something.
+
+    history = fit(model, loss_fn, train_x, val_x, FitConfig(epochs=50, lr=1e-3))
+
+``loss_fn(model, batch) -> scalar`` is the mean loss of a mini-batch; ``batch`` is a tensor, or a
+tuple of tensors when the data is a tuple. The loop shows a ``tqdm.auto`` progress bar, tracks the
+validation loss, stops early after ``patience`` epochs without improvement, restores the best
+weights, and returns the history.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+Data = torch.Tensor | Sequence[torch.Tensor]
+
+
+@dataclass
+class FitConfig:
+    epochs: int = 50
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    patience: int | None = None  # early stopping: epochs without a better validation loss
+    seed: int = 0                # shuffling order
+    progress: bool = True        # show a progress bar
+    description: str = "training"
+
+
+def _as_tuple(data: Data) -> tuple[torch.Tensor, ...]:
+    if isinstance(data, torch.Tensor):
+        return (data,)
+    data = tuple(data)
+    if not data or not all(isinstance(t, torch.Tensor) for t in data):
+        raise TypeError("data must be a tensor or a non-empty tuple of tensors")
+    n = data[0].shape[0]
+    if any(t.shape[0] != n for t in data):
+        raise ValueError(f"all tensors in data must have the same first dimension, got {[t.shape[0] for t in data]}")
+    return data
+
+
+def _batches(data: tuple[torch.Tensor, ...], batch_size: int, perm: torch.Tensor | None):
+    n = data[0].shape[0]
+    order = perm if perm is not None else torch.arange(n)
+    for start in range(0, n, batch_size):
+        rows = order[start:start + batch_size]
+        batch = tuple(t[rows.to(t.device)] for t in data)
+        yield batch[0] if len(batch) == 1 else batch
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, loss_fn: Callable, data: Data, batch_size: int = 512) -> float:
+    """Mean of ``loss_fn`` over ``data`` (weighted by batch size), in eval mode."""
+    data = _as_tuple(data)
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    for batch in _batches(data, batch_size, None):
+        size = (batch if isinstance(batch, torch.Tensor) else batch[0]).shape[0]
+        total += float(loss_fn(model, batch)) * size
+        count += size
+    model.train(was_training)
+    return total / count
+
+
+def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = None,
+        config: FitConfig | None = None, optimizer: torch.optim.Optimizer | None = None) -> dict:
+    """Train ``model`` with Adam (or ``optimizer``) on mini-batches of ``train``.
+
+    Returns ``{"train": [mean train loss per epoch], "val": [val loss per epoch],
+    "best_epoch": int, "epochs": int, "seconds": float}``. With ``val`` given, the weights of the
+    best validation epoch are restored at the end.
+    """
+    from tqdm.auto import tqdm
+
+    config = config or FitConfig()
+    if config.epochs < 1 or config.batch_size < 1:
+        raise ValueError(f"epochs and batch_size must be >= 1, got {config.epochs}, {config.batch_size}")
+    train = _as_tuple(train)
+    val = _as_tuple(val) if val is not None else None
+    if optimizer is None:
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    g = torch.Generator().manual_seed(config.seed)
+    history = {"train": [], "val": [], "best_epoch": 0, "epochs": 0, "seconds": 0.0}
+    best, best_state, stale = float("inf"), None, 0
+    start = time.perf_counter()
+    bar = tqdm(range(config.epochs), desc=config.description, disable=not config.progress)
+    model.train()
+    for epoch in bar:
+        total, count = 0.0, 0
+        perm = torch.randperm(train[0].shape[0], generator=g)
+        for batch in _batches(train, config.batch_size, perm):
+            loss = loss_fn(model, batch)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"loss became {float(loss)} at epoch {epoch}")
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            size = (batch if isinstance(batch, torch.Tensor) else batch[0]).shape[0]
+            total += float(loss.detach()) * size
+            count += size
+        history["train"].append(total / count)
+        postfix = {"train": f"{history['train'][-1]:.3f}"}
+        if val is not None:
+            v = evaluate(model, loss_fn, val)
+            history["val"].append(v)
+            postfix["val"] = f"{v:.3f}"
+            if v < best:
+                best, stale, history["best_epoch"] = v, 0, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                stale += 1
+        bar.set_postfix(postfix)
+        history["epochs"] = epoch + 1
+        if config.patience is not None and val is not None and stale >= config.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    history["seconds"] = time.perf_counter() - start
+    return history

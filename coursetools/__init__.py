@@ -1,0 +1,1 @@
+"""Instructor tools: release, collect, sandboxed autograding, feedback and export (``./course ...``)."""

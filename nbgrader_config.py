@@ -1,0 +1,27 @@
+"""nbgrader configuration of the course (run nbgrader from this folder)."""
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
+                                    LimitOutput, SaveAutoGrades)
+
+from coursetools.verify import VerifyHiddenChecks
+
+c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
+
+c.CourseDirectory.course_id = "unsupervised-generative"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "exercises"
+
+# Exercise notebooks run on a CPU in seconds; a cell that takes longer is a bug or an attack.
+c.Execute.timeout = 60
+c.Execute.interrupt_on_timeout = True
+
+# Re-judge hidden-test records in nbgrader's process, right after the notebook ran.
+c.Autograde.autograde_preprocessors = [
+    Execute, VerifyHiddenChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+]
+
+# Keep huge outputs (a student printing 100 MB) out of the autograded notebook and feedback.
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_length = 20000
