@@ -217,15 +217,23 @@ def verify_record(record: Any) -> str:
     return name
 
 
-def check(name: str, fn: Callable) -> dict:
-    """Run the hidden test ``name`` on ``fn``; raise on failure, publish the record on success."""
-    outputs = run_case(name, fn)
-    record = {"format": FORMAT, "name": name, "outputs": outputs}
+def make_record(name: str, fn: Callable) -> dict:
+    """Run the hidden test ``name`` on ``fn`` and return its record (raises on failure)."""
+    return {"format": FORMAT, "name": name, "outputs": run_case(name, fn)}
+
+
+def check(name: str, fn: Callable) -> None:
+    """Run the hidden test ``name`` on ``fn``; raise on failure, publish the record on success.
+
+    Returns None, so a test cell that ends with ``check(...)`` has no ``execute_result`` (which
+    nbgrader would read as partial credit).
+    """
+    record = make_record(name, fn)
     try:
         from IPython import get_ipython
         from IPython.display import publish_display_data
-    except ImportError:  # pragma: no cover - outside IPython the record is only returned
-        return record
+    except ImportError:  # pragma: no cover - outside IPython nothing is published
+        return
     if get_ipython() is not None:
-        publish_display_data({MIME: record, "text/plain": f"{name}: {len(outputs)} hidden test cases passed"})
-    return record
+        n = len(record["outputs"])
+        publish_display_data({MIME: record, "text/plain": f"{name}: {n} hidden test cases passed"})
