@@ -354,10 +354,12 @@ def mmd(x: torch.Tensor, y: torch.Tensor, bandwidth) -> torch.Tensor:
         raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
     if x.shape[0] < 2 or y.shape[0] < 2:
         raise ValueError(f"x and y need at least 2 samples each, got {x.shape[0]} and {y.shape[0]}")
-    (h,) = _tensors(bandwidth=bandwidth)
-    _positive(h, "bandwidth")
+    if not isinstance(bandwidth, (torch.Tensor, float, int)) or isinstance(bandwidth, bool):
+        raise TypeError(f"bandwidth must be a tensor or a float, got {type(bandwidth).__name__}")
     dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
-    x, y, h = x.to(dtype), y.to(dtype), h.to(dtype=dtype, device=x.device)
+    x, y = x.to(dtype), y.to(dtype)
+    h = torch.as_tensor(bandwidth, dtype=dtype, device=x.device)
+    _positive(h, "bandwidth")
 
     def gram(a, b):
         # (n, 1, d) - (1, m, d) -> (n, m)

@@ -1,0 +1,182 @@
+"""Every explorer of the course, as the browser tests see it, and how to read and move one on a page.
+
+An explorer (``course_lib/widgets*.py``) shows ``FloatSlider``s with distinct descriptions and an HTML
+of ``<span class="course-value" data-name=NAME>VALUE</span>``.  A case below names the lecture that
+shows it, the cell that displays it, each slider's step, and an oracle: a function from the slider
+values to the numbers the page must show, computed here from the library (not from the widget).
+
+Adding the explorer of a new lecture is one ``ExplorerCase`` appended to ``CASES``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+
+from course_lib import divergences as D
+
+
+@dataclass(frozen=True)
+class ExplorerCase:
+    name: str                                  # test id
+    notebook: str                              # lecture that shows it, relative to the repository root
+    call: str                                  # regex matching the last line of the cell that displays it
+    steps: dict[str, float]                    # slider description -> step of one arrow key
+    oracle: Callable[[dict[str, float]], dict[str, float]]  # slider values -> the numbers shown
+    digits: int = 4                            # decimals of the shown numbers
+
+
+def divergences_of_normals(v: dict[str, float]) -> dict[str, float]:
+    """KL both ways, TV and JS of N(mu_p, sigma_p^2) and N(mu_q, sigma_q^2), from course_lib.divergences."""
+    mu_p, sigma_p, mu_q, sigma_q = (torch.tensor(v[k], dtype=torch.float64)
+                                    for k in ("mu_p", "sigma_p", "mu_q", "sigma_q"))
+    return {
+        "KL(p||q)": D.kl_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
+        "KL(q||p)": D.kl_normal(mu_q, sigma_q, mu_p, sigma_p).item(),
+        "TV": D.tv_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
+        "JS": D.js_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
+    }
+
+
+CASES = [
+    ExplorerCase(
+        name="divergence",
+        notebook="lectures/01_divergences.ipynb",
+        call=r"divergence_explorer\(.*\)",
+        steps={"mu_p": 0.1, "sigma_p": 0.05, "mu_q": 0.1, "sigma_q": 0.05},
+        oracle=divergences_of_normals,
+    ),
+]
+
+
+# --- reading and moving an explorer on a page (JupyterLab or Voila) ---------------------------------
+
+# Every explorer on the page: the nearest ancestor of its numbers that holds sliders is its scope.
+_READ_EXPLORERS = """() => [...document.querySelectorAll('.course-values')].map(values => {
+    let scope = values.parentElement;
+    while (scope && !scope.querySelector('.widget-slider')) scope = scope.parentElement;
+    const sliders = {};
+    for (const s of (scope ? scope.querySelectorAll('.widget-slider') : [])) {
+        const handle = s.querySelector('[role=slider]');
+        sliders[s.querySelector('.widget-label').textContent.trim()] = {
+            readout: s.querySelector('.widget-readout').textContent.trim(),
+            now: handle ? handle.getAttribute('aria-valuenow') : null,
+        };
+    }
+    const numbers = {};
+    for (const v of values.querySelectorAll('.course-value')) numbers[v.dataset.name] = v.textContent.trim();
+    return {sliders, numbers};
+})"""
+
+
+@dataclass
+class Snapshot:
+    """What the learner sees: each slider's readout text and value, and each number's text."""
+
+    readouts: dict[str, str]
+    values: dict[str, float]
+    numbers: dict[str, str]
+
+
+class ExplorerOnPage:
+    """One explorer on a Playwright page, found by its slider descriptions."""
+
+    def __init__(self, page, case: ExplorerCase):
+        self.page, self.case = page, case
+
+    def _index(self, explorers: list[dict]) -> int | None:
+        for i, e in enumerate(explorers):
+            if set(self.case.steps) <= set(e["sliders"]):
+                return i
+        return None
+
+    def snapshot(self) -> Snapshot | None:
+        explorers = self.page.evaluate(_READ_EXPLORERS)
+        i = self._index(explorers)
+        if i is None:
+            return None
+        e = explorers[i]
+        sliders = {k: e["sliders"][k] for k in self.case.steps}
+        return Snapshot(readouts={k: s["readout"] for k, s in sliders.items()},
+                        values={k: float(s["now"]) for k, s in sliders.items()},
+                        numbers=e["numbers"])
+
+    def wait_until_shown(self, timeout: float) -> Snapshot:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snap = self.snapshot()
+            if snap is not None and snap.numbers:
+                return snap
+            time.sleep(0.2)
+        raise AssertionError(f"explorer {self.case.name!r} with sliders {list(self.case.steps)} "
+                             f"did not appear within {timeout:.0f} s")
+
+    def handle(self, description: str):
+        """The draggable handle of the slider labelled ``description`` (focusable, takes arrow keys)."""
+        i = self._index(self.page.evaluate(_READ_EXPLORERS))
+        scope = self.page.locator(".course-values").nth(i).locator(
+            "xpath=ancestor::*[.//*[contains(concat(' ', @class, ' '), ' widget-slider ')]][1]")
+        label = self.page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(description)}\s*$"))
+        return scope.locator(".widget-slider", has=label).locator(".noUi-handle")
+
+    def press(self, description: str, key: str, times: int = 1) -> None:
+        handle = self.handle(description)
+        handle.focus()
+        for _ in range(times):
+            handle.press(key)
+
+    def mismatches(self, snap: Snapshot, expected_values: dict[str, float]) -> list[str]:
+        """Everything on the page that differs from the oracle for ``expected_values`` (empty: all good)."""
+        problems = []
+        for name, want in expected_values.items():
+            shown = snap.readouts[name]
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
+            if not math.isclose(snap.values[name], want, abs_tol=1e-9):
+                problems.append(f"slider {name} is at {snap.values[name]!r}, expected {want!r}")
+            if abs(float(shown) - want) > 0.5 * 10 ** -decimals + 1e-9:
+                problems.append(f"slider {name} reads {shown!r}, expected {want:.{max(decimals, 2)}f}")
+        expected = self.case.oracle(expected_values)
+        if set(snap.numbers) != set(expected):
+            problems.append(f"page shows numbers {sorted(snap.numbers)}, expected {sorted(expected)}")
+        for name, want in expected.items():
+            shown = snap.numbers.get(name)
+            if shown is None:
+                continue
+            if not re.fullmatch(rf"-?\d+\.\d{{{self.case.digits}}}", shown):
+                problems.append(f"{name} shows {shown!r}, not a number with {self.case.digits} decimals")
+            elif abs(float(shown) - round(want, self.case.digits)) > 1.0001 * 10 ** -self.case.digits:
+                problems.append(f"{name} shows {shown}, library gives {want:.{self.case.digits + 2}f}")
+        return problems
+
+    def wait_for(self, expected_values: dict[str, float], timeout: float) -> Snapshot:
+        """Wait until the page agrees with the oracle for ``expected_values``; fail with the differences."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snap = self.snapshot()
+            problems = ["explorer disappeared"] if snap is None else self.mismatches(snap, expected_values)
+            if not problems:
+                return snap
+            if time.monotonic() > deadline:
+                raise AssertionError(
+                    f"{self.case.name}: after {timeout:.0f} s the page still disagrees with "
+                    f"course_lib for sliders {expected_values}:\n  " + "\n  ".join(problems)
+                    + (f"\n  page: {snap}" if snap else ""))
+            time.sleep(0.1)
+
+    def check_every_slider(self, timeout: float = 20.0) -> None:
+        """Move each slider right one step, then left two steps, checking the numbers after each move."""
+        start = self.wait_until_shown(timeout)
+        values = dict(start.values)
+        self.wait_for(values, timeout)  # the numbers shown before any move are right too
+        for name, step in self.case.steps.items():
+            for key, times, direction in (("ArrowRight", 1, +1), ("ArrowLeft", 2, -1)):
+                before = self.snapshot()
+                values[name] = round(values[name] + direction * times * step, 10)
+                self.press(name, key, times)
+                after = self.wait_for(values, timeout)
+                assert after.numbers != before.numbers, f"{name} moved but no number changed: {after}"

@@ -1,0 +1,35 @@
+"""Does each explorer of the course work in a real JupyterLab, with a real browser?
+
+For every explorer (``explorers.CASES``): open its lecture in JupyterLab, run the notebook, move each
+slider with the keyboard, and check that the numbers on the page are the library's for the new values.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from . import jupyterlab
+from .explorers import CASES, ExplorerOnPage
+
+pytestmark = pytest.mark.browser
+
+# "all" (default): Run All Cells, as a learner does.  "explorer": only the first code cell (imports)
+# and the explorer's cell, for a quicker check while working on a widget.
+RUN = os.environ.get("COURSE_BROWSER_RUN", "all")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_sliders_move_the_numbers_in_jupyterlab(case, lab, workspace, page, shutdown_kernels):
+    notebook = workspace / case.notebook
+    if not notebook.exists():
+        pytest.fail(f"{case.notebook} is missing: its explorer is listed in tests/browser/explorers.py")
+    cell = jupyterlab.explorer_cell(notebook, case.call)
+    jupyterlab.open_notebook(page, lab, case.notebook)
+    if RUN == "explorer":
+        first_code = min(c["index"] for c in page.evaluate(jupyterlab._CELLS))
+        jupyterlab.run(page, lab, (first_code, cell), timeout=120)
+    else:
+        jupyterlab.run(page, lab, "all", timeout=150)
+    ExplorerOnPage(page, case).check_every_slider()

@@ -1,0 +1,127 @@
+"""The hidden-test harness (course_lib.grading) and its out-of-kernel verifier (coursetools.verify).
+
+Questions: does a correct implementation pass; do look-alike results, patched comparisons and
+delegating to the reference fail; does the verifier catch a forged or missing record?
+"""
+
+import math
+
+import nbformat
+import pytest
+import torch
+
+import course_lib.divergences as reference
+from course_lib import grading
+from course_lib.grading import Failure, check, make_record, run_case, to_plain, verify_record
+from coursetools.verify import verify_cell
+
+
+def own_kl_normal(mu_p, sigma_p, mu_q, sigma_q):
+    return torch.log(sigma_q / sigma_p) + (sigma_p ** 2 + (mu_p - mu_q) ** 2) / (2 * sigma_q ** 2) - 0.5
+
+
+def test_a_correct_implementation_passes_and_its_record_verifies():
+    record = make_record("divergences.kl_normal", own_kl_normal)
+    assert verify_record(record) == "divergences.kl_normal"
+
+
+def test_records_hold_exact_values():
+    t = torch.tensor([1 / 3, math.pi, -0.0, 1e-300], dtype=torch.float64)
+    plain = to_plain(t)
+    back = grading.as_tensor(plain, (4,))
+    assert torch.equal(back, t)
+
+
+def test_delegating_to_the_course_lib_reference_fails():
+    with pytest.raises(Failure, match="reference implementation is disabled"):
+        run_case("divergences.kl_normal", reference.kl_normal)
+    alias = reference.tv_normal  # imported under another name before the test
+    with pytest.raises(Failure, match="disabled"):
+        run_case("divergences.tv_normal", lambda **kw: alias(**kw))
+    # ... and the reference works again afterwards
+    assert reference.kl_normal(0.0, 1.0, 1.0, 1.0).item() == pytest.approx(0.5)
+
+
+class AlwaysEqual(float):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __lt__(self, other): return True
+    def __le__(self, other): return True
+    def __gt__(self, other): return False
+    def __abs__(self): return AlwaysEqual(0.0)
+    def __sub__(self, other): return AlwaysEqual(0.0)
+    __rsub__ = __sub__
+
+
+class TensorLookAlike(torch.Tensor):
+    pass
+
+
+@pytest.mark.parametrize("result", [AlwaysEqual(0.0), (lambda: TensorLookAlike(torch.zeros(6)))(),
+                                    [0.0] * 6, None, "0.5", True])
+def test_look_alike_results_are_refused(result):
+    with pytest.raises(Failure):
+        run_case("divergences.kl_normal", lambda **kw: result)
+
+
+def test_patched_comparisons_do_not_fool_the_verifier(monkeypatch):
+    wrong = lambda mu_p, sigma_p, mu_q, sigma_q: torch.zeros_like(mu_p)
+    good = make_record("divergences.kl_normal", own_kl_normal)
+    # A forged record: correct structure, wrong numbers (what a patched check would publish).
+    forged = {**good, "outputs": [to_plain(wrong(**grading.divergences._normal_params(grading.generator_for("divergences.kl_normal", t))))
+                                  for t in range(4)]}
+    with monkeypatch.context() as m:
+        m.setattr(torch, "allclose", lambda *a, **k: True)
+        m.setattr(torch, "isclose", lambda *a, **k: torch.tensor(True))
+        m.setattr(math, "isclose", lambda *a, **k: True)
+        # The judges compare plain numbers with arithmetic, not with these helpers.
+        with pytest.raises(Failure):
+            verify_record(forged)
+    with pytest.raises(Failure):
+        verify_record(forged)
+
+
+def test_the_expected_value_is_not_in_any_frame_during_the_call():
+    import inspect
+
+    seen = []
+
+    def spy(mu_p, sigma_p, mu_q, sigma_q):
+        frame = inspect.currentframe().f_back
+        while frame is not None:
+            seen.extend(v for v in frame.f_locals.values() if isinstance(v, torch.Tensor) and v.dtype == torch.float64)
+            frame = frame.f_back
+        return own_kl_normal(mu_p, sigma_p, mu_q, sigma_q)
+
+    run_case("divergences.kl_normal", spy)
+    # Only float32 inputs exist in the callers' frames; the float64 oracle runs after the call.
+    assert seen == []
+
+
+def test_a_missing_record_fails_verification_and_an_unknown_name_is_an_error():
+    cell = nbformat.v4.new_code_cell('check("divergences.kl_normal", kl_normal)')
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "grade_id": "t", "points": 1}
+    cell.outputs = []
+    assert verify_cell(cell) == ["divergences.kl_normal: no result of the hidden test reached the grader"]
+    good = make_record("divergences.kl_normal", own_kl_normal)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={grading.MIME: good, "text/plain": "ok"})]
+    assert verify_cell(cell) == []
+    bad = {**good, "outputs": good["outputs"][:2]}
+    cell.outputs = [nbformat.v4.new_output("display_data", data={grading.MIME: bad})]
+    assert "wrong number" in verify_cell(cell)[0]
+    with pytest.raises(ValueError):
+        run_case("divergences.no_such_function", own_kl_normal)
+
+
+def test_check_returns_nothing_so_nbgrader_sees_no_partial_credit_value():
+    assert check("divergences.kl_normal", own_kl_normal) is None
+
+
+def test_an_error_inside_the_submission_is_reported_as_a_failed_test():
+    def broken(**kw):
+        raise ZeroDivisionError("oops")
+
+    with pytest.raises(Failure, match="ZeroDivisionError"):
+        run_case("divergences.kl_normal", broken)
+    with pytest.raises(NotImplementedError):
+        run_case("divergences.kl_normal", lambda **kw: (_ for _ in ()).throw(NotImplementedError()))
