@@ -10,7 +10,6 @@ Adding the explorer of a new lecture is one ``ExplorerCase`` appended to ``CASES
 
 from __future__ import annotations
 
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -62,11 +61,8 @@ _READ_EXPLORERS = """() => [...document.querySelectorAll('.course-values')].map(
     while (scope && !scope.querySelector('.widget-slider')) scope = scope.parentElement;
     const sliders = {};
     for (const s of (scope ? scope.querySelectorAll('.widget-slider') : [])) {
-        const handle = s.querySelector('[role=slider]');
-        sliders[s.querySelector('.widget-label').textContent.trim()] = {
-            readout: s.querySelector('.widget-readout').textContent.trim(),
-            now: handle ? handle.getAttribute('aria-valuenow') : null,
-        };
+        sliders[s.querySelector('.widget-label').textContent.trim()] =
+            s.querySelector('.widget-readout').textContent.trim();
     }
     const numbers = {};
     for (const v of values.querySelectorAll('.course-value')) numbers[v.dataset.name] = v.textContent.trim();
@@ -74,13 +70,25 @@ _READ_EXPLORERS = """() => [...document.querySelectorAll('.course-values')].map(
 })"""
 
 
+def number(text: str) -> float:
+    """A number as a widget shows it (ipywidgets' readouts use the Unicode minus sign)."""
+    return float(text.replace("\u2212", "-"))
+
+
 @dataclass
 class Snapshot:
-    """What the learner sees: each slider's readout text and value, and each number's text."""
+    """What the learner sees: each slider's readout and each number, as text.
+
+    The readout is the only exact view of a slider's value on the page (noUiSlider's aria-valuenow
+    is rounded to one decimal), so the explorers' readouts must show every digit of their step.
+    """
 
     readouts: dict[str, str]
-    values: dict[str, float]
     numbers: dict[str, str]
+
+    @property
+    def values(self) -> dict[str, float]:
+        return {name: number(text) for name, text in self.readouts.items()}
 
 
 class ExplorerOnPage:
@@ -101,10 +109,7 @@ class ExplorerOnPage:
         if i is None:
             return None
         e = explorers[i]
-        sliders = {k: e["sliders"][k] for k in self.case.steps}
-        return Snapshot(readouts={k: s["readout"] for k, s in sliders.items()},
-                        values={k: float(s["now"]) for k, s in sliders.items()},
-                        numbers=e["numbers"])
+        return Snapshot(readouts={k: e["sliders"][k] for k in self.case.steps}, numbers=e["numbers"])
 
     def wait_until_shown(self, timeout: float) -> Snapshot:
         deadline = time.monotonic() + timeout
@@ -136,9 +141,7 @@ class ExplorerOnPage:
         for name, want in expected_values.items():
             shown = snap.readouts[name]
             decimals = len(shown.split(".")[1]) if "." in shown else 0
-            if not math.isclose(snap.values[name], want, abs_tol=1e-9):
-                problems.append(f"slider {name} is at {snap.values[name]!r}, expected {want!r}")
-            if abs(float(shown) - want) > 0.5 * 10 ** -decimals + 1e-9:
+            if abs(number(shown) - want) > 0.5 * 10 ** -decimals + 1e-9:
                 problems.append(f"slider {name} reads {shown!r}, expected {want:.{max(decimals, 2)}f}")
         expected = self.case.oracle(expected_values)
         if set(snap.numbers) != set(expected):
@@ -147,9 +150,9 @@ class ExplorerOnPage:
             shown = snap.numbers.get(name)
             if shown is None:
                 continue
-            if not re.fullmatch(rf"-?\d+\.\d{{{self.case.digits}}}", shown):
+            if not re.fullmatch(rf"[-\u2212]?\d+\.\d{{{self.case.digits}}}", shown):
                 problems.append(f"{name} shows {shown!r}, not a number with {self.case.digits} decimals")
-            elif abs(float(shown) - round(want, self.case.digits)) > 1.0001 * 10 ** -self.case.digits:
+            elif abs(number(shown) - round(want, self.case.digits)) > 1.0001 * 10 ** -self.case.digits:
                 problems.append(f"{name} shows {shown}, library gives {want:.{self.case.digits + 2}f}")
         return problems
 

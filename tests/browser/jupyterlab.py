@@ -62,7 +62,7 @@ def run(page, lab, cells: str | tuple[int, ...], timeout: float) -> None:
         page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
     else:
         for index in cells:
-            page.evaluate(f"() => {{ {_PANEL}.content.activeCellIndex = {index}; "
+            page.evaluate(f"() => {{ window.jupyterapp.shell.currentWidget.content.activeCellIndex = {index}; "
                           f"window.jupyterapp.commands.execute('notebook:run-cell'); }}")
     deadline = time.monotonic() + timeout
     while True:
