@@ -1,0 +1,153 @@
+"""Measure the course on this machine and write benchmarks/RESULTS.md.
+
+    .venv/bin/python -m benchmarks.run                 # notebooks, autograding, widgets, quality
+    .venv/bin/python -m benchmarks.run --only notebooks,grading
+    .venv/bin/python -m benchmarks.run --full          # model-quality rows with the full configs
+
+Rows come from: every notebook's execution time (lectures budget 60 s on 2 CPU cores), the
+autograding time of one submission per exercise (plain nbgrader, and sandboxed / parallel from
+``benchmarks/grading_bench.py`` when present), the widget redraw times (``benchmarks/widget_bench.py``)
+and the model-quality modules ``benchmarks/quality_*.py`` (``run(full) -> rows``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+from coursetools.nbapi import REPO, api, assignments, chdir
+
+RESULTS = REPO / "benchmarks" / "RESULTS.md"
+LECTURE_BUDGET_S = 60.0
+AUTOGRADE_BUDGET_S = 5.0
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
+    return (f"{platform.system()} {platform.release()}, {cpu}, {os.cpu_count()} CPU cores, GPU: {gpu}, "
+            f"Python {platform.python_version()}, torch {torch.__version__}")
+
+
+def time_notebook(path: Path, timeout: int = 600) -> float:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    start = time.perf_counter()
+    client.execute()
+    return time.perf_counter() - start
+
+
+def notebook_rows() -> list[dict]:
+    rows = []
+    for path in sorted((REPO / "lectures").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*/*.ipynb")):
+        seconds = time_notebook(path)
+        is_lecture = path.parent.name == "lectures"
+        rows.append({"metric": f"execute {path.relative_to(REPO)}", "value": f"{seconds:.1f} s",
+                     "target": f"<= {LECTURE_BUDGET_S:.0f} s" if is_lecture else "", "config": "top to bottom, CPU"})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def autograde_rows(repeats: int = 3) -> list[dict]:
+    """Plain (unsandboxed) nbgrader autograde of the solution, median of ``repeats`` submissions."""
+    rows = []
+    for assignment in assignments():
+        with tempfile.TemporaryDirectory() as tmp:
+            root = Path(tmp)
+            shutil.copy(REPO / "nbgrader_config.py", root)
+            shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
+            (nb_path,) = (REPO / "solutions" / assignment).glob("*.ipynb")
+            times = []
+            with chdir(root):
+                nb_api = api(root)
+                assert nb_api.generate_assignment(assignment, force=True, create=True)["success"]
+                for i in range(repeats):
+                    folder = root / "submitted" / f"s{i}" / assignment
+                    folder.mkdir(parents=True)
+                    shutil.copy(nb_path, folder / nb_path.name)
+                    start = time.perf_counter()
+                    result = nb_api.autograde(assignment, f"s{i}", force=True, create=True)
+                    times.append(time.perf_counter() - start)
+                    assert result["success"], result["log"]
+        times.sort()
+        rows.append({"metric": f"autograde one {assignment} submission (nbgrader, no sandbox)",
+                     "value": f"{times[len(times) // 2]:.1f} s", "target": f"<= {AUTOGRADE_BUDGET_S:.0f} s",
+                     "config": f"median of {repeats}, sequential"})
+        print(rows[-1], flush=True)
+    return rows
+
+
+def module_rows(name: str, **kwargs) -> list[dict]:
+    path = REPO / "benchmarks" / f"{name}.py"
+    if not path.exists():
+        return []
+    rows = importlib.import_module(f"benchmarks.{name}").run(**kwargs)
+    for row in rows:
+        print(row, flush=True)
+    return rows
+
+
+def write(sections: dict[str, list[dict]]) -> None:
+    old = RESULTS.read_text() if RESULTS.exists() else ""
+    lines = ["# Benchmark results", "",
+             f"Measured {dt.datetime.now().strftime('%Y-%m-%d %H:%M')} by `python -m benchmarks.run` on: {machine()}.", "",
+             "Budgets are for 2 CPU cores. Re-run after changing anything measured here.", ""]
+    for title, rows in sections.items():
+        lines += [f"## {title}", "", "| metric | value | target | configuration |", "|---|---|---|---|"]
+        lines += [f"| {r['metric']} | {r['value']} | {r.get('target', '')} | {r.get('config', '')} |" for r in rows]
+        lines.append("")
+    # Keep sections of the previous file that this run did not measure.
+    kept = []
+    if old:
+        for block in old.split("\n## ")[1:]:
+            title = block.splitlines()[0]
+            if title not in sections:
+                kept += [f"## {block.rstrip()}", ""]
+    RESULTS.write_text("\n".join(lines + kept).rstrip() + "\n")
+    print(f"wrote {RESULTS}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default="notebooks,grading,widgets,quality")
+    parser.add_argument("--full", action="store_true", help="model-quality rows with the full configurations")
+    args = parser.parse_args(argv)
+    parts = set(args.only.split(","))
+    sections: dict[str, list[dict]] = {}
+    if "notebooks" in parts:
+        sections["Notebook execution"] = notebook_rows()
+    if "grading" in parts:
+        sections["Autograding"] = autograde_rows() + module_rows("grading_bench")
+    if "widgets" in parts:
+        sections["Widgets"] = module_rows("widget_bench")
+    if "quality" in parts:
+        rows = []
+        for path in sorted((REPO / "benchmarks").glob("quality_*.py")):
+            rows += module_rows(path.stem, full=args.full)
+        sections["Model quality"] = rows
+    write(sections)
+
+
+if __name__ == "__main__":
+    main()

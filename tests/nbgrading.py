@@ -1,0 +1,86 @@
+"""Helpers for tests that run nbgrader end to end in a scratch course directory."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+
+from coursetools.nbapi import REPO, api, chdir
+from tests.mutants import Mutant
+
+
+def notebook_name(assignment: str) -> str:
+    (path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
+    return path.name
+
+
+def read_solution(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "solutions" / assignment / notebook_name(assignment), as_version=4)
+
+
+def read_release(assignment: str) -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "exercises" / assignment / notebook_name(assignment), as_version=4)
+
+
+def cell_by_id(nb, grade_id: str):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(grade_id)
+
+
+def mutate(nb, mutant: Mutant):
+    """A copy of ``nb`` with the mutant's edit applied (the edit must match exactly once)."""
+    nb = nbformat.from_dict(nb)
+    cell = cell_by_id(nb, mutant.cell)
+    count = cell.source.count(mutant.old)
+    if count != 1:
+        raise AssertionError(f"mutant {mutant.label!r}: {mutant.old!r} occurs {count} times in cell {mutant.cell}")
+    cell.source = cell.source.replace(mutant.old, mutant.new)
+    return nb
+
+
+def exec_solution_cells(nb) -> dict:
+    """Run every code cell that is not a graded test cell in one namespace (no kernel) and return it."""
+    namespace: dict = {"__name__": "__exercise__"}
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if cell.cell_type != "code" or meta.get("grade"):
+            continue
+        source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+        exec(compile(source, f"<cell {meta.get('grade_id', '?')}>", "exec"), namespace)
+    return namespace
+
+
+class ScratchCourse:
+    """A course directory in ``root`` holding one assignment, released, ready to autograde."""
+
+    def __init__(self, root: Path, assignment: str):
+        self.root, self.assignment = Path(root), assignment
+        shutil.copy(REPO / "nbgrader_config.py", self.root / "nbgrader_config.py")
+        shutil.copytree(REPO / "solutions" / assignment, self.root / "solutions" / assignment)
+        with chdir(self.root):
+            result = api(self.root).generate_assignment(assignment, force=True, create=True)
+        assert result["success"], result["log"]
+
+    def submit(self, student: str, nb) -> None:
+        folder = self.root / "submitted" / student / self.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / notebook_name(self.assignment))
+
+    def autograde(self, student: str) -> dict:
+        """Autograde ``student`` and return ``{"score", "max_score", "grades": {grade_id: score}}``."""
+        with chdir(self.root):
+            result = api(self.root).autograde(self.assignment, student, force=True, create=True)
+        assert result["success"], result["log"]
+        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+            submission = gb.find_submission(self.assignment, student)
+            grades = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
+            return {"score": submission.score, "max_score": submission.max_score, "grades": grades}
+
+    def autograded_notebook(self, student: str):
+        return nbformat.read(self.root / "autograded" / student / self.assignment / notebook_name(self.assignment),
+                             as_version=4)

@@ -1,0 +1,128 @@
+"""Every exercise, end to end through nbgrader: release, full marks, zero, known-wrong answers.
+
+Assignments are discovered from solutions/, so a new exercise is covered by adding its folder
+(and its mutants in tests/mutants/).
+"""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from coursetools.nbapi import REPO, assignments
+from coursetools.release import generate
+from coursetools.verify import required_checks
+from course_lib.grading import Failure, run_case
+from tests.mutants import mutants_for
+from tests.nbgrading import (ScratchCourse, exec_solution_cells, mutate, notebook_name, read_release,
+                             read_solution)
+
+ASSIGNMENTS = assignments()
+MUTANTS = [pytest.param(a, m, id=f"{a}-{m.label}") for a in ASSIGNMENTS for m in mutants_for(a)]
+
+pytestmark = pytest.mark.grading
+
+
+def canonical(path):
+    """A notebook as canonical JSON (key order and whitespace do not matter)."""
+    return json.dumps(json.loads(path.read_text()), sort_keys=True, indent=1)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_regenerating_the_release_reproduces_exercises(assignment, tmp_path):
+    generate([assignment], out_dir=tmp_path)
+    produced = sorted(p.relative_to(tmp_path / assignment) for p in (tmp_path / assignment).rglob("*") if p.is_file())
+    committed_dir = REPO / "exercises" / assignment
+    committed = sorted(p.relative_to(committed_dir) for p in committed_dir.rglob("*")
+                       if p.is_file() and ".ipynb_checkpoints" not in p.parts)
+    assert produced == committed, "exercises/ is stale: run `./course release`"
+    for rel in produced:
+        if rel.suffix == ".ipynb":
+            assert canonical(tmp_path / assignment / rel) == canonical(committed_dir / rel), \
+                f"exercises/{assignment}/{rel} is stale: run `./course release {assignment}`"
+        else:
+            assert (tmp_path / assignment / rel).read_bytes() == (committed_dir / rel).read_bytes()
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_release_carries_no_outputs_no_solutions_and_no_hidden_tests(assignment):
+    text = (REPO / "exercises" / assignment / notebook_name(assignment)).read_text()
+    for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "course_lib.grading"):
+        assert secret not in text
+    nb = read_release(assignment)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_graded_test_cell_runs_a_hidden_check(assignment):
+    graded = [c for c in read_solution(assignment).cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")]
+    assert graded, "an exercise needs graded test cells"
+    for cell in graded:
+        assert required_checks(cell.source), f"{cell.metadata['nbgrader']['grade_id']} calls no check(...)"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_solution_gets_full_marks_and_the_release_gets_zero(assignment, tmp_path):
+    course = ScratchCourse(tmp_path, assignment)
+    course.submit("solved", read_solution(assignment))
+    course.submit("unsolved", read_release(assignment))
+    solved, unsolved = course.autograde("solved"), course.autograde("unsolved")
+    assert solved["max_score"] > 0
+    assert solved["score"] == solved["max_score"], solved["grades"]
+    assert unsolved["score"] == 0, unsolved["grades"]
+    # A correct solution prints nothing to stderr in its test cells (nbgrader would fail them).
+    for cell in course.autograded_notebook("solved").cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            assert not [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
+
+
+@pytest.mark.parametrize("assignment, mutant", MUTANTS)
+def test_each_known_mistake_fails_its_hidden_check(assignment, mutant):
+    namespace = exec_solution_cells(mutate(read_solution(assignment), mutant))
+    function = mutant.check.partition(".")[2]
+    with pytest.raises(Failure):
+        run_case(mutant.check, namespace[function])
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_unmutated_solution_passes_every_check_in_process(assignment):
+    namespace = exec_solution_cells(read_solution(assignment))
+    checks = {name for m in mutants_for(assignment) for name in [m.check]}
+    for cell in read_solution(assignment).cells:
+        checks.update(required_checks(cell.source) if cell.cell_type == "code" else [])
+    for name in sorted(checks):
+        run_case(name, namespace[name.partition(".")[2]])
+
+
+def combined_submissions(assignment: str) -> list[list]:
+    """Mutants grouped so that no submission holds two mutants of the same cell.
+
+    Mutants of different functions do not interact, so submission j carries the j-th mutant of
+    every cell: as many autograding runs as the most-mutated cell has mutants, not one per mutant.
+    """
+    by_cell: dict[str, list] = {}
+    for mutant in mutants_for(assignment):
+        by_cell.setdefault(mutant.cell, []).append(mutant)
+    rounds = max((len(v) for v in by_cell.values()), default=0)
+    return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if mutants_for(a)])
+def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
+    course = ScratchCourse(tmp_path, assignment)
+    solution = read_solution(assignment)
+    groups = combined_submissions(assignment)
+    for j, group in enumerate(groups):
+        nb = solution
+        for mutant in group:
+            nb = mutate(nb, mutant)
+        course.submit(f"mutants{j}", nb)
+    for j, group in enumerate(groups):
+        result = course.autograde(f"mutants{j}")
+        assert result["score"] < result["max_score"]
+        for mutant in group:
+            assert result["grades"][mutant.fails] == 0, (mutant.label, result["grades"])
