@@ -11,7 +11,10 @@ from torch.distributions import MultivariateNormal, Normal, kl_divergence
 from course_lib import divergences as D
 from course_lib.device import available_devices
 
-DEVICES = [pytest.param(d, id=str(d)) for d in available_devices()]
+_AVAILABLE = {d.type for d in available_devices()}
+DEVICES = [pytest.param(torch.device(name), id=name,
+                        marks=pytest.mark.skipif(name not in _AVAILABLE, reason=f"no {name} device on this machine"))
+           for name in ("cpu", "cuda", "mps")]
 
 
 def rand_normal_params(seed, n=20, dtype=torch.float64):
