@@ -93,7 +93,8 @@ def jupyter_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _wait_until_up(server: Server, probe: str, timeout: float) -> None:
+def _wait_until_up(server: Server, probe: str, timeout: float, any_answer: bool = False) -> None:
+    """Poll ``probe`` until it answers 200 (or, with ``any_answer``, any HTTP status)."""
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
@@ -103,6 +104,10 @@ def _wait_until_up(server: Server, probe: str, timeout: float) -> None:
             with urllib.request.urlopen(probe, timeout=2) as response:
                 if response.status == 200:
                     return
+        except urllib.error.HTTPError as err:
+            if any_answer:
+                return
+            last = repr(err)
         except (urllib.error.URLError, ConnectionError, TimeoutError, OSError) as err:
             last = repr(err)
         time.sleep(0.25)
@@ -147,7 +152,8 @@ def start_voila(notebook: Path, home: Path, timeout: float = 90.0) -> Server:
     log_path = home / "voila.log"
     proc = _spawn("Voila", argv, notebook.parent, jupyter_env(home), log_path)
     server = Server("Voila", proc, f"http://127.0.0.1:{port}", token, log_path)
-    _wait_until_up(server, f"{server.url}/api/status?token={token}", timeout)
+    # Voila has no status endpoint, and GET / runs the notebook: any answer elsewhere means "up".
+    _wait_until_up(server, f"{server.url}/voila/static/?token={token}", timeout, any_answer=True)
     return server
 
 
