@@ -44,7 +44,8 @@ def browser():
         chromium = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
     except PlaywrightError as err:
         driver.stop()
-        pytest.skip(f"Chromium at {CHROMIUM} cannot start: {str(err).splitlines()[0]}")
+        detail = " | ".join(line.strip() for line in str(err).splitlines()[:6] if line.strip())
+        pytest.skip(f"Chromium at {CHROMIUM} cannot start: {detail}")
     yield chromium
     chromium.close()
     driver.stop()

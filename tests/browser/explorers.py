@@ -5,7 +5,9 @@ of ``<span class="course-value" data-name=NAME>VALUE</span>``.  A case below nam
 shows it, the cell that displays it, each slider's step, and an oracle: a function from the slider
 values to the numbers the page must show, computed here from the library (not from the widget).
 
-Adding the explorer of a new lecture is one ``ExplorerCase`` appended to ``CASES``.
+Adding the explorer of a new lecture is one ``ExplorerCase`` appended to ``CASES`` (and one cell in
+``lectures/explorers.ipynb``, one line in ``benchmarks/widget_bench.py``); ``test_registry.py`` fails
+until every explorer class in ``course_lib/widgets*.py`` has its case.
 """
 
 from __future__ import annotations
@@ -13,8 +15,10 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
+import nbformat
 import torch
 
 from course_lib import divergences as D
@@ -23,6 +27,7 @@ from course_lib import divergences as D
 @dataclass(frozen=True)
 class ExplorerCase:
     name: str                                  # test id
+    factory: str                               # "module:function" building it, as the lecture does
     notebook: str                              # lecture that shows it, relative to the repository root
     call: str                                  # regex matching the last line of the cell that displays it
     steps: dict[str, float]                    # slider description -> step of one arrow key
@@ -45,12 +50,20 @@ def divergences_of_normals(v: dict[str, float]) -> dict[str, float]:
 CASES = [
     ExplorerCase(
         name="divergence",
+        factory="course_lib.widgets:divergence_explorer",
         notebook="lectures/01_divergences.ipynb",
         call=r"divergence_explorer\(.*\)",
         steps={"mu_p": 0.1, "sigma_p": 0.05, "mu_q": 0.1, "sigma_q": 0.05},
         oracle=divergences_of_normals,
     ),
 ]
+
+
+def cells_showing(notebook: Path, case: ExplorerCase) -> list[int]:
+    """Indices of the code cells of ``notebook`` whose last line matches ``case.call``."""
+    cells = nbformat.read(notebook, as_version=4).cells
+    return [i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.strip()
+            and re.fullmatch(case.call, c.source.strip().splitlines()[-1].strip())]
 
 
 # --- reading and moving an explorer on a page (JupyterLab or Voila) ---------------------------------

@@ -6,11 +6,7 @@ application: ``commands.execute('notebook:run-all-cells')`` is exactly what Run 
 
 from __future__ import annotations
 
-import re
 import time
-from pathlib import Path
-
-import nbformat
 
 # The open notebook panel, once its file is loaded.
 _PANEL = "window.jupyterapp && window.jupyterapp.shell.currentWidget"
@@ -37,13 +33,9 @@ _CELLS = f"""() => {{
 }}"""
 
 
-def explorer_cell(notebook: Path, call: str) -> int:
-    """Index of the last cell whose last line is ``call`` (a regex): the one that shows the explorer."""
-    cells = nbformat.read(notebook, as_version=4).cells
-    found = [i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.strip()
-             and re.fullmatch(call, c.source.strip().splitlines()[-1].strip())]
-    assert found, f"{notebook.name} has no cell ending with a line matching {call!r}"
-    return found[-1]
+def code_cells(page) -> list[dict]:
+    """The open notebook's code cells: ``{"index", "count" (execution count or None), "errors"}``."""
+    return page.evaluate(_CELLS)
 
 
 def open_notebook(page, lab, path: str, timeout: float = 90.0) -> None:
@@ -66,10 +58,10 @@ def run(page, lab, cells: str | tuple[int, ...], timeout: float) -> None:
                           f"window.jupyterapp.commands.execute('notebook:run-cell'); }}")
     deadline = time.monotonic() + timeout
     while True:
-        state = page.evaluate(_CELLS)
+        state = code_cells(page)
         wanted = state if cells == "all" else [c for c in state if c["index"] in cells]
         errors = [f"cell {c['index']}: {e}" for c in state for e in c["errors"]]
-        assert not errors, f"running {lab.url} raised:\n  " + "\n  ".join(errors)
+        assert not errors, "the notebook raised:\n  " + "\n  ".join(errors)
         if all(c["count"] for c in wanted) and page.evaluate(_KERNEL_STATUS) == "idle":
             return
         if time.monotonic() > deadline:

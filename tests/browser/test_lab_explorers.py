@@ -11,7 +11,7 @@ import os
 import pytest
 
 from . import jupyterlab
-from .explorers import CASES, ExplorerOnPage
+from .explorers import CASES, ExplorerOnPage, cells_showing
 
 pytestmark = pytest.mark.browser
 
@@ -25,11 +25,12 @@ def test_sliders_move_the_numbers_in_jupyterlab(case, lab, workspace, page, shut
     notebook = workspace / case.notebook
     if not notebook.exists():
         pytest.fail(f"{case.notebook} is missing: its explorer is listed in tests/browser/explorers.py")
-    cell = jupyterlab.explorer_cell(notebook, case.call)
+    cells = cells_showing(notebook, case)
+    assert cells, f"{case.notebook} has no cell ending with a line matching {case.call!r}"
     jupyterlab.open_notebook(page, lab, case.notebook)
     if RUN == "explorer":
-        first_code = min(c["index"] for c in page.evaluate(jupyterlab._CELLS))
-        jupyterlab.run(page, lab, (first_code, cell), timeout=120)
+        first_code = min(c["index"] for c in jupyterlab.code_cells(page))
+        jupyterlab.run(page, lab, (first_code, cells[-1]), timeout=120)
     else:
         jupyterlab.run(page, lab, "all", timeout=150)
     ExplorerOnPage(page, case).check_every_slider()
