@@ -1,0 +1,209 @@
+"""PCA and autoencoders (lecture 03).
+
+PCA is the best rank-k linear autoencoder: :func:`pca` fits it by one SVD, :func:`pca_project`
+encodes, :func:`pca_reconstruct` decodes, and :func:`principal_angles` measures how far apart two
+k-dimensional subspaces are (to check that a :class:`LinearAutoencoder` trained by gradient descent
+ends in the PCA subspace). :class:`Autoencoder` is the small nonlinear MLP autoencoder of the
+lecture; :func:`reconstruction_error` is the per-example loss both kinds of model minimize.
+
+Conventions: data are rows, ``x`` has shape (N, D); components are rows, shape (k, D); codes have
+shape (N, k). Angles are in radians. Functions follow the device and dtype of their inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+
+def _matrix(x, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"{name} must have shape (N, D), got {tuple(x.shape)}")
+    if not x.dtype.is_floating_point:
+        x = x.to(torch.get_default_dtype())
+    return x
+
+
+# ----------------------------------------------------------------------------------------------
+# PCA
+
+def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Principal component analysis of the rows of x, by the SVD of the centred data.
+
+    mean = (1/N) sum_i x_i;   x - mean = U S V^T  (thin SVD, singular values S descending)
+    components = first k rows of V^T (orthonormal rows, the directions of largest variance first)
+    explained_variance_j = S_j^2 / (N - 1)  (the sample variance along component j, as scikit-learn)
+    Signs are fixed so that the largest-magnitude entry of every component is positive.
+    Shapes: x (N, D) with N >= 2, 1 <= k <= min(N, D) -> mean (D,), components (k, D),
+    explained_variance (k,). Lecture 03, section 2.
+    """
+    x = _matrix(x, "x")
+    n, d = x.shape
+    if isinstance(k, bool) or not isinstance(k, int):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    if n < 2:
+        raise ValueError(f"x must have at least 2 rows, got {n}")
+    if not 1 <= k <= min(n, d):
+        raise ValueError(f"k must be between 1 and min(N, D) = {min(n, d)}, got {k}")
+    mean = x.mean(0)
+    # (N, D) = (N, r) (r,) (r, D), r = min(N, D)
+    _, s, vh = torch.linalg.svd(x - mean, full_matrices=False)
+    components = vh[:k]
+    biggest = components.abs().argmax(1, keepdim=True)
+    signs = torch.sign(components.gather(1, biggest))
+    signs = torch.where(signs == 0, torch.ones_like(signs), signs)
+    return mean, components * signs, s[:k] ** 2 / (n - 1)
+
+
+def _check_components(mean: torch.Tensor, components: torch.Tensor) -> None:
+    if not isinstance(mean, torch.Tensor) or not isinstance(components, torch.Tensor):
+        raise TypeError("mean and components must be tensors")
+    if components.ndim != 2:
+        raise ValueError(f"components must have shape (k, D), got {tuple(components.shape)}")
+    if mean.shape != components.shape[1:]:
+        raise ValueError(f"mean must have shape ({components.shape[1]},) like a row of components, "
+                         f"got {tuple(mean.shape)}")
+
+
+def pca_project(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Encode: the coordinates of x - mean along the components.
+
+    z = (x - mean) V_k^T
+    Shapes: x (N, D), mean (D,), components (k, D) -> z (N, k).
+    """
+    x = _matrix(x, "x")
+    _check_components(mean, components)
+    if x.shape[1] != components.shape[1]:
+        raise ValueError(f"x must have {components.shape[1]} columns like components, got {x.shape[1]}")
+    return (x - mean) @ components.T
+
+
+def pca_reconstruct(z: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
+    """Decode: the point of the affine PCA subspace with coordinates z.
+
+    x_hat = mean + z V_k   (for z = pca_project(x), the orthogonal projection of x on the subspace)
+    Shapes: z (N, k), mean (D,), components (k, D) -> x_hat (N, D).
+    """
+    z = _matrix(z, "z")
+    _check_components(mean, components)
+    if z.shape[1] != components.shape[0]:
+        raise ValueError(f"z must have {components.shape[0]} columns (one per component), got {z.shape[1]}")
+    return mean + z @ components
+
+
+def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Principal angles (radians, ascending) between the row spaces of a (k, D) and b (l, D).
+
+    With orthonormal bases Q_a, Q_b of the two spaces (D x k and D x l, by QR), the cosines are the
+    singular values of Q_a^T Q_b and the sines those of Q_b - Q_a (Q_a^T Q_b); small angles are taken
+    from the sines (arccos is inaccurate near 1), large ones from the cosines, as in
+    scipy.linalg.subspace_angles (which lists them in descending order).
+    0 everywhere iff one space contains the other. Shapes: (k, D), (l, D) -> (min(k, l),).
+    """
+    a, b = _matrix(a, "a"), _matrix(b, "b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"a and b must have the same number of columns, got {a.shape[1]} and {b.shape[1]}")
+    if a.shape[0] > a.shape[1] or b.shape[0] > b.shape[1]:
+        raise ValueError(f"a and b must have at most D = {a.shape[1]} rows, got {a.shape[0]} and {b.shape[0]}")
+    dtype = torch.promote_types(a.dtype, b.dtype)
+    a, b = a.to(dtype), b.to(dtype)
+    if a.shape[0] < b.shape[0]:  # the angles are symmetric: let b be the smaller space
+        a, b = b, a
+    qa, _ = torch.linalg.qr(a.T)  # (D, k)
+    qb, _ = torch.linalg.qr(b.T)  # (D, l), l <= k
+    overlap = qa.T @ qb           # (k, l)
+    cos = torch.linalg.svdvals(overlap).clamp(-1, 1)               # (l,) descending
+    sin = torch.linalg.svdvals(qb - qa @ overlap).clamp(-1, 1)     # (l,) descending
+    sin = sin.flip(0)                                              # pairs with cos: ascending
+    small = cos ** 2 >= 0.5
+    return torch.where(small, torch.arcsin(sin), torch.arccos(cos))
+
+
+# ----------------------------------------------------------------------------------------------
+# Autoencoders
+
+def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
+    """Squared error of each reconstruction, summed over the features.
+
+    err_i = ||x_i - x_hat_i||^2
+    Shapes: x (N, D), x_hat (N, D) -> (N,). The caller averages.
+    """
+    if not isinstance(x, torch.Tensor) or not isinstance(x_hat, torch.Tensor):
+        raise TypeError("x and x_hat must be tensors")
+    if x.shape != x_hat.shape:
+        raise ValueError(f"x and x_hat must have the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    return ((x - x_hat) ** 2).sum(-1)
+
+
+class LinearAutoencoder(nn.Module):
+    """x -> z = W_e x + b_e (k numbers) -> x_hat = W_d z + b_d.
+
+    Trained on the squared error, its decoder's columns span the top-k PCA subspace at the optimum
+    (lecture 03, section 3): compare ``principal_angles(model.decoder.weight.T, components)``.
+    Shapes: (N, dim) -> codes (N, latent) -> reconstructions (N, dim).
+    """
+
+    def __init__(self, dim: int, latent: int):
+        super().__init__()
+        if not 1 <= latent <= dim:
+            raise ValueError(f"latent must be between 1 and dim = {dim}, got {latent}")
+        self.encoder = nn.Linear(dim, latent)
+        self.decoder = nn.Linear(latent, dim)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+
+@dataclass
+class AutoencoderConfig:
+    dim: int = 64               # features of x (8 x 8 digits)
+    latent: int = 8             # size of the bottleneck z
+    hidden: tuple[int, ...] = (128, 64)  # widths of the encoder's hidden layers (mirrored in the decoder)
+    sigmoid_output: bool = True  # squash reconstructions into [0, 1] (pixel intensities)
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
+
+
+class Autoencoder(nn.Module):
+    """A small MLP autoencoder: dim -> hidden... -> latent -> ...hidden -> dim (ReLU in between).
+
+    A plain (deterministic, noiseless) bottleneck: nothing asks the codes to follow any
+    distribution, which is why decoding z ~ N(0, I) does not give data (lecture 03, section 5).
+    Shapes: (N, dim) -> codes (N, latent) -> reconstructions (N, dim).
+    """
+
+    def __init__(self, config: AutoencoderConfig | None = None):
+        super().__init__()
+        self.config = config = config or AutoencoderConfig()
+        if config.dim < 1 or config.latent < 1 or any(h < 1 for h in config.hidden):
+            raise ValueError(f"dim, latent and hidden sizes must be >= 1, got {config}")
+        sizes = [config.dim, *config.hidden, config.latent]
+        self.encoder = _mlp(sizes)
+        self.decoder = _mlp(sizes[::-1])
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        out = self.decoder(z)
+        return torch.sigmoid(out) if self.config.sigmoid_output else out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
