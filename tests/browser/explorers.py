@@ -184,15 +184,20 @@ class ExplorerOnPage:
                     + (f"\n  page: {snap}" if snap else ""))
             time.sleep(0.1)
 
-    def check_every_slider(self, timeout: float = 20.0) -> None:
-        """Move each slider right one step, then left two steps, checking the numbers after each move."""
+    def check_every_slider(self, timeout: float = 20.0) -> list[float]:
+        """Move each slider right one step, then left two steps, checking the numbers after each move.
+        Returns the seconds from each key press until the page showed the right numbers."""
         start = self.wait_until_shown(timeout)
         values = dict(start.values)
         self.wait_for(values, timeout)  # the numbers shown before any move are right too
+        latencies = []
         for name, step in self.case.steps.items():
             for key, times, direction in (("ArrowRight", 1, +1), ("ArrowLeft", 2, -1)):
                 before = self.snapshot()
                 values[name] = round(values[name] + direction * times * step, 10)
+                pressed = time.monotonic()
                 self.press(name, key, times)
                 after = self.wait_for(values, timeout)
+                latencies.append(time.monotonic() - pressed)
                 assert after.numbers != before.numbers, f"{name} moved but no number changed: {after}"
+        return latencies

@@ -135,7 +135,10 @@ def start_lab(root: Path, home: Path, timeout: float = 90.0) -> Server:
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", "--ServerApp.open_browser=False",
             "--LabApp.expose_app_in_browser=True",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", *root_flags()]
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # if the test process is killed before it can stop them, kernels and server end by themselves
+            "--MappingKernelManager.cull_idle_timeout=900", "--MappingKernelManager.cull_interval=60",
+            "--ServerApp.shutdown_no_activity_timeout=900", *root_flags()]
     log_path = home / "jupyterlab.log"
     proc = _spawn("JupyterLab", argv, root, jupyter_env(home), log_path)
     server = Server("JupyterLab", proc, f"http://127.0.0.1:{port}", token, log_path)
