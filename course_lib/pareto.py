@@ -126,3 +126,29 @@ def scalarization_sweep(loss1: LossFn, loss2: LossFn, init: torch.Tensor,
     with torch.no_grad():
         l1, l2 = losses(w)
     return torch.stack([l1, l2], dim=1), w
+
+
+# ----------------------------------------------------------------------------------------------
+# The two-parameter examples of lecture 02: L1 pulls w towards (-1, 0), L2 towards (1, 0).
+
+def pull_left(w: torch.Tensor) -> torch.Tensor:
+    """L1(w) = (w_1 + 1)^2 + w_2^2, convex. Shapes: (..., 2) -> (...)."""
+    return (w[..., 0] + 1) ** 2 + w[..., 1] ** 2
+
+
+def pull_right(w: torch.Tensor) -> torch.Tensor:
+    """L2(w) = (w_1 - 1)^2 + w_2^2, convex: with :func:`pull_left`, every trade-off is reachable.
+
+    argmin L1 + lambda L2 = ((lambda - 1) / (lambda + 1), 0). Shapes: (..., 2) -> (...).
+    """
+    return (w[..., 0] - 1) ** 2 + w[..., 1] ** 2
+
+
+def pull_right_bumped(w: torch.Tensor, height: float = 1.0, width: float = 0.1) -> torch.Tensor:
+    """L2(w) = (w_1 - 1)^2 + w_2^2 + height * exp(-w_1^2 / width), not convex.
+
+    The ridge across w_1 = 0 dents the Pareto front of (pull_left, pull_right_bumped): for lambda
+    near 1, L1 + lambda L2 has two wells (two equal minima at lambda = 1), so which one gradient
+    descent reaches depends on where it starts. Shapes: (..., 2) -> (...).
+    """
+    return pull_right(w) + height * torch.exp(-w[..., 0] ** 2 / width)

@@ -141,3 +141,69 @@ def test_front_with_infinities_matches_brute_force(m):
     values = torch.tensor([-float("inf"), 0.0, 1.0, 2.0, float("inf")])
     losses = values[torch.randint(0, 5, (60, m), generator=g)]
     assert pareto_front(losses).tolist() == brute_force_front(losses.numpy()).tolist()
+
+
+# -- the example problems and the lambda explorer of lecture 02 -------------------------------
+
+def test_convex_example_minimizer_is_the_closed_form():
+    from course_lib.pareto import pull_left, pull_right
+
+    lambdas = torch.tensor([0.0, 0.5, 1.0, 3.0], dtype=torch.float64)
+    _, params = scalarization_sweep(pull_left, pull_right, torch.tensor([1.5, 0.5], dtype=torch.float64),
+                                    lambdas, steps=1000, lr=0.05)
+    expected = torch.stack([(lambdas - 1) / (lambdas + 1), torch.zeros(4, dtype=torch.float64)], 1)
+    torch.testing.assert_close(params, expected, atol=1e-9, rtol=0)
+
+
+def test_bumped_example_has_two_equal_minima_at_lambda_one():
+    # L1 + L2 along w_2 = 0 is 2 u^2 + 2 + exp(-u^2 / 0.1): symmetric wells at u^2 = 0.1 log 5.
+    from course_lib.pareto import pull_left, pull_right_bumped
+
+    init = torch.tensor([[-1.5, 0.5], [1.5, 0.5]], dtype=torch.float64)
+    points, params = scalarization_sweep(pull_left, pull_right_bumped, init, [1.0, 1.0], steps=2000, lr=0.02)
+    well = np.sqrt(0.1 * np.log(5))
+    np.testing.assert_allclose(params[:, 0].numpy(), [-well, well], atol=1e-7)
+    assert float((points.sum(1)[0] - points.sum(1)[1]).abs()) < 1e-9
+
+
+def test_explorer_numbers_follow_the_sliders_and_match_the_closed_form_when_convex():
+    from course_lib.widgets_pareto import pareto_explorer
+
+    explorer = pareto_explorer("convex")
+    for lam in [0.0, 0.35, 2.0]:
+        explorer.sliders["lambda"].value = lam
+        w1 = (lam - 1) / (lam + 1)
+        assert explorer.values["L1"] == pytest.approx((w1 + 1) ** 2, abs=1e-6)
+        assert explorer.values["L2"] == pytest.approx((w1 - 1) ** 2, abs=1e-6)
+        assert explorer.values["excess"] == pytest.approx(0.0, abs=1e-9)
+    explorer.sliders["lambda"].value = 1.234  # off the slider grid: computed on demand
+    w1 = 0.234 / 2.234
+    assert explorer.values["L1"] == pytest.approx((w1 + 1) ** 2, abs=1e-6)
+
+
+def test_explorer_shows_descent_stuck_in_the_worse_well():
+    from course_lib.widgets_pareto import pareto_explorer
+
+    explorer = pareto_explorer("bumped", lam=0.6, start=1.9)
+    # Started right of the ridge with lambda < 1, descent stays in the right well; the left well is lower.
+    left = torch.tensor([-1.5, 0.5], dtype=torch.float64)
+    from course_lib.pareto import pull_left, pull_right_bumped
+    points, _ = scalarization_sweep(pull_left, pull_right_bumped, left, [0.6], steps=2000, lr=0.02)
+    stuck = explorer.values["L1"] + 0.6 * explorer.values["L2"]
+    assert explorer.values["excess"] == pytest.approx(stuck - float(points[0, 0] + 0.6 * points[0, 1]), abs=1e-6)
+    assert explorer.values["excess"] > 0.5
+    explorer.sliders["start"].value = -1.0
+    assert explorer.values["excess"] == 0.0
+
+
+def test_explorer_follows_the_widget_convention():
+    from course_lib.widgets_pareto import pareto_explorer
+
+    explorer = pareto_explorer()
+    assert [s.description for s in explorer.sliders.values()] == ["lambda", "start"]
+    assert all(not s.continuous_update for s in explorer.sliders.values())
+    assert 'data-name="excess"' in explorer.numbers.value
+    bundle = explorer._repr_mimebundle_()
+    assert bundle["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="problem"):
+        pareto_explorer("concave")
