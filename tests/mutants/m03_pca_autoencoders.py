@@ -1,0 +1,26 @@
+from . import Mutant
+
+MUTANTS = [
+    Mutant("forgetting to centre the data", "pca",
+           "xc = x - mean", "xc = x",
+           "pca.pca", "test_pca"),
+    Mutant("columns of V^T (rows of V) taken as the components", "pca",
+           "components = vh[:k]", "components = vh.T[:k]",
+           "pca.pca", "test_pca"),
+    Mutant("eigenvectors of the covariance not sorted (eigh is ascending)", "pca",
+           "_, s, vh = torch.linalg.svd(xc, full_matrices=False)",
+           "evals, evecs = torch.linalg.eigh(xc.T @ xc)\n    s, vh = evals.clamp_min(0).sqrt(), evecs.T",
+           "pca.pca", "test_pca"),
+    Mutant("variance divided by N instead of N - 1", "pca",
+           "/ (x.shape[0] - 1)", "/ x.shape[0]",
+           "pca.pca", "test_pca"),
+    Mutant("singular values not squared", "pca",
+           "s[:k] ** 2 /", "s[:k] /",
+           "pca.pca", "test_pca"),
+    Mutant("decoder forgets to add the mean back", "pca_reconstruct",
+           "return mean + z @ components", "return z @ components",
+           "pca.pca_reconstruct", "test_pca_reconstruct"),
+    Mutant("decoder subtracts the mean", "pca_reconstruct",
+           "return mean + z @ components", "return z @ components - mean",
+           "pca.pca_reconstruct", "test_pca_reconstruct"),
+]
