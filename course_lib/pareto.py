@@ -144,11 +144,12 @@ def pull_right(w: torch.Tensor) -> torch.Tensor:
     return (w[..., 0] - 1) ** 2 + w[..., 1] ** 2
 
 
-def pull_right_bumped(w: torch.Tensor, height: float = 1.0, width: float = 0.1) -> torch.Tensor:
+def pull_right_bumped(w: torch.Tensor, height: float = 1.0, width: float = 0.2) -> torch.Tensor:
     """L2(w) = (w_1 - 1)^2 + w_2^2 + height * exp(-w_1^2 / width), not convex.
 
-    The ridge across w_1 = 0 dents the Pareto front of (pull_left, pull_right_bumped): for lambda
-    near 1, L1 + lambda L2 has two wells (two equal minima at lambda = 1), so which one gradient
-    descent reaches depends on where it starts. Shapes: (..., 2) -> (...).
+    The ridge across w_1 = 0 dents the Pareto front of (pull_left, pull_right_bumped): for
+    0.75 < lambda < 2.2 (defaults) L1 + lambda L2 has two wells along w_2 = 0 (equally deep at
+    lambda = 1, at w_1 = +-sqrt(width log(height / (2 width)))), so which one gradient descent
+    reaches depends on where it starts. Shapes: (..., 2) -> (...).
     """
     return pull_right(w) + height * torch.exp(-w[..., 0] ** 2 / width)

@@ -20,7 +20,7 @@ from .widgets import Explorer, _slider
 PROBLEMS = {"bumped": (pull_left, pull_right_bumped), "convex": (pull_left, pull_right)}
 START_W2 = 0.5                  # second coordinate of every starting point
 REFERENCE_STARTS = (-1.5, 1.5)  # descents from both sides: the better end is the global minimum here
-STEPS, LR = 300, 0.03           # lr < 2 / (largest curvature of L1 + 4 L2 ~ 46) keeps descent stable
+STEPS, LR = 300, 0.03           # lr < 2 / (largest curvature of L1 + 4 L2, about 28) keeps descent stable
 LAMBDA_RANGE, LAMBDA_STEP = (0.0, 4.0), 0.05
 START_RANGE, START_STEP = (-2.0, 2.0), 0.1
 
@@ -61,7 +61,7 @@ class ParetoExplorer(Explorer):
     where the descent started and where it ended. Lecture 02, section 4.
     """
 
-    def __init__(self, problem: str = "bumped", lam: float = 1.0, start: float = -1.5):
+    def __init__(self, problem: str = "bumped", lam: float = 1.5, start: float = -1.5):
         if problem not in PROBLEMS:
             raise ValueError(f"problem must be one of {sorted(PROBLEMS)}, got {problem!r}")
         self.problem = problem
@@ -142,7 +142,7 @@ class ParetoExplorer(Explorer):
                      fontsize=9)
 
 
-def pareto_explorer(problem: str = "bumped", lam: float = 1.0, start: float = -1.5) -> ParetoExplorer:
+def pareto_explorer(problem: str = "bumped", lam: float = 1.5, start: float = -1.5) -> ParetoExplorer:
     """Build the lecture-02 explorer (see :class:`ParetoExplorer`); display it as a cell's last line.
 
     problem: "bumped" (non-convex L2, a dented front) or "convex" (every trade-off reachable).

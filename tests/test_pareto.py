@@ -156,12 +156,12 @@ def test_convex_example_minimizer_is_the_closed_form():
 
 
 def test_bumped_example_has_two_equal_minima_at_lambda_one():
-    # L1 + L2 along w_2 = 0 is 2 u^2 + 2 + exp(-u^2 / 0.1): symmetric wells at u^2 = 0.1 log 5.
+    # L1 + L2 along w_2 = 0 is 2 u^2 + 2 + exp(-u^2 / 0.2): symmetric wells at u^2 = 0.2 log 2.5.
     from course_lib.pareto import pull_left, pull_right_bumped
 
     init = torch.tensor([[-1.5, 0.5], [1.5, 0.5]], dtype=torch.float64)
     points, params = scalarization_sweep(pull_left, pull_right_bumped, init, [1.0, 1.0], steps=2000, lr=0.02)
-    well = np.sqrt(0.1 * np.log(5))
+    well = np.sqrt(0.2 * np.log(2.5))
     np.testing.assert_allclose(params[:, 0].numpy(), [-well, well], atol=1e-7)
     assert float((points.sum(1)[0] - points.sum(1)[1]).abs()) < 1e-9
 
@@ -182,16 +182,16 @@ def test_explorer_numbers_follow_the_sliders_and_match_the_closed_form_when_conv
 
 
 def test_explorer_shows_descent_stuck_in_the_worse_well():
+    from course_lib.pareto import pull_left, pull_right_bumped
     from course_lib.widgets_pareto import pareto_explorer
 
-    explorer = pareto_explorer("bumped", lam=0.6, start=1.9)
-    # Started right of the ridge with lambda < 1, descent stays in the right well; the left well is lower.
+    # Started right of the ridge with 0.75 < lambda < 1, descent stays in the right well; the left one is lower.
+    explorer = pareto_explorer("bumped", lam=0.8, start=1.9)
     left = torch.tensor([-1.5, 0.5], dtype=torch.float64)
-    from course_lib.pareto import pull_left, pull_right_bumped
-    points, _ = scalarization_sweep(pull_left, pull_right_bumped, left, [0.6], steps=2000, lr=0.02)
-    stuck = explorer.values["L1"] + 0.6 * explorer.values["L2"]
-    assert explorer.values["excess"] == pytest.approx(stuck - float(points[0, 0] + 0.6 * points[0, 1]), abs=1e-6)
-    assert explorer.values["excess"] > 0.5
+    points, _ = scalarization_sweep(pull_left, pull_right_bumped, left, [0.8], steps=2000, lr=0.02)
+    stuck = explorer.values["L1"] + 0.8 * explorer.values["L2"]
+    assert explorer.values["excess"] == pytest.approx(stuck - float(points[0, 0] + 0.8 * points[0, 1]), abs=1e-6)
+    assert explorer.values["excess"] > 0.2
     explorer.sliders["start"].value = -1.0
     assert explorer.values["excess"] == 0.0
 
