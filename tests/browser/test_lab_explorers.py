@@ -23,8 +23,8 @@ RUN = os.environ.get("COURSE_BROWSER_RUN", "all")
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_sliders_move_the_numbers_in_jupyterlab(case, lab, workspace, page, shutdown_kernels):
     notebook = workspace / case.notebook
-    if not notebook.exists():
-        pytest.fail(f"{case.notebook} is missing: its explorer is listed in tests/browser/explorers.py")
+    if not notebook.exists():  # test_registry.py fails for it: this is reported, not hidden
+        pytest.skip(f"{case.notebook} does not exist (yet): no lecture shows the {case.name} explorer")
     cells = cells_showing(notebook, case)
     assert cells, f"{case.notebook} has no cell ending with a line matching {case.call!r}"
     jupyterlab.open_notebook(page, lab, case.notebook)
