@@ -54,10 +54,10 @@ def pareto_descent(v: dict[str, float]) -> dict[str, float]:
     from course_lib import pareto as P
     from course_lib import widgets_pareto as W
 
+    loss1, loss2 = W.PROBLEMS["bumped"]
     starts = [v["start"], *W.REFERENCE_STARTS]
     init = torch.tensor([[s, W.START_W2] for s in starts], dtype=torch.float64)        # (3, 2)
-    points, _ = P.scalarization_sweep(P.pull_left, P.pull_right_bumped, init, [v["lambda"]] * 3,
-                                      steps=W.STEPS, lr=W.LR)                         # (3, 2)
+    points, _ = P.scalarization_sweep(loss1, loss2, init, [v["lambda"]] * 3, steps=W.STEPS, lr=W.LR)  # (3, 2)
     objective = points[:, 0] + v["lambda"] * points[:, 1]
     return {"L1": points[0, 0].item(), "L2": points[0, 1].item(),
             "excess": (objective[0] - objective.min()).item()}
