@@ -226,7 +226,7 @@ _pre = (c.Autograde.autograde_preprocessors if "autograde_preprocessors" in c.Au
         else _Autograde.autograde_preprocessors.default_value)
 c.Autograde.autograde_preprocessors = _harden(list(_pre))
 c.Execute.kernel_name = {kernel!r}
-c.Execute.iopub_timeout = 20
+c.Execute.iopub_timeout = 10
 c.Execute.startup_timeout = 120
 c.Execute.shutdown_kernel = "immediate"
 c.KernelManager.transport = "ipc"
@@ -348,6 +348,8 @@ def grade_submission(job: Job, setup: WorkerSetup) -> dict:
                                         connection_file=str(runtime / "kernel.json"))
     if timeout:
         overrides += f"c.Execute.timeout = {int(timeout)}\n"
+    if not setup.options.unsafe:
+        overrides += f"c.SandboxedExecute.process_limit = {setup.options.limits.processes}\n"
     (scratch / "nbgrader_config.py").write_text(config + overrides)
     shutil.copytree(template.root / "solutions" / job.assignment, scratch / "solutions" / job.assignment,
                     ignore=shutil.ignore_patterns("*.ipynb"))

@@ -20,6 +20,8 @@ from nbgrader import utils
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer
 
+from .sandbox import reap_strays
+
 SIGNALS = {signal.SIGXCPU: "it used up its CPU time limit",
            signal.SIGKILL: "it was killed (most likely it ran out of memory)",
            signal.SIGSEGV: "it crashed (segmentation fault; often memory exhausted in native code)",
@@ -33,10 +35,14 @@ def error_output(ename: str, message: str):
 
 
 class SandboxedExecute(Execute):
-    """``Execute`` that records a dead kernel or a stuck output in the notebook instead of failing."""
+    """``Execute`` that records a dead kernel or a stuck output in the notebook instead of failing,
+    and kills what a cell left behind when it exhausted the sandbox's process limit."""
+
+    process_limit = Integer(0, help="the sandbox's RLIMIT_NPROC (0: do not reap)").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._death = None
+        self._timeouts_in_a_row = 0
         return super().preprocess(nb, resources, km)
 
     def _why_dead(self) -> str:
@@ -54,10 +60,14 @@ class SandboxedExecute(Execute):
         if cell.cell_type != "code" or not cell.source.strip():
             return super().preprocess_cell(cell, resources, index)
         if self._death:
-            cell.outputs = [error_output("KernelDied", f"not run: {self._death} in an earlier cell")]
+            cell.outputs = [error_output("KernelDied", f"not run: {self._death}")]
             return cell, self.resources
         try:
-            return super().preprocess_cell(cell, resources, index)
+            cell, resources = super().preprocess_cell(cell, resources, index)
+            self._reap(cell)
+            timed_out = any(o.get("ename") == "CellTimeoutError" for o in cell.outputs)
+            self._count_timeout(timed_out)
+            return cell, resources
         except DeadKernelError:
             self._death = self._why_dead()
             self.log.warning("cell %d: %s", index, self._death)
@@ -67,7 +77,26 @@ class SandboxedExecute(Execute):
             self.log.warning("cell %d: %s", index, err)
             cell.outputs.append(error_output("CellTimeoutError", "the cell's output did not finish in time "
                                              "(it printed too much, or kept printing after the cell ended)"))
+            self._count_timeout(True)
             return cell, self.resources
+
+    def _reap(self, cell) -> None:
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        if not self.process_limit or process is None:
+            return
+        killed = reap_strays(process.pid, self.process_limit)
+        if killed:
+            self.log.warning("killed %d processes left behind", killed)
+            cell.outputs.append(new_output("stream", name="stdout", text=(
+                f"[grader] this cell used up the process limit ({self.process_limit}); "
+                f"{killed} processes it left behind were killed\n")))
+
+    def _count_timeout(self, timed_out: bool) -> None:
+        """Two cells in a row that time out: the kernel is stuck (interrupts ignored, no threads
+        left...); the remaining cells are not run rather than each waiting for its timeout."""
+        self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
+        if self._timeouts_in_a_row >= 2:
+            self._death = "the kernel stopped responding (two cells in a row timed out)"
 
 
 class GuardGradeCells(NbGraderPreprocessor):

@@ -39,6 +39,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -176,6 +177,7 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
     make_parents(cwd)
     argv += ["--perms", "0777", "--size", size, "--tmpfs", str(cwd), "--chdir", str(cwd)]
     if seed is not None:
+        make_parents(Path(SEED_MOUNT))
         argv += ["--ro-bind", str(seed), SEED_MOUNT]
     venv_bin = str(Path(sys.executable).parent)
     env = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
@@ -200,6 +202,63 @@ def run(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | 
     """Run ``command`` in the sandbox and wait (``subprocess.run`` keyword arguments allowed)."""
     argv = sandbox_argv(command, cwd=cwd, limits=limits, uid=uid, seed=seed)
     return subprocess.run(argv, timeout=timeout, capture_output=True, text=True, **kwargs)
+
+
+def _sandbox_tasks(outer_pid: int) -> dict[int, tuple[int, int]] | None:
+    """{host pid: (pid inside the sandbox, number of threads)} of the live processes under the bwrap
+    process ``outer_pid``; None if they have no PID namespace of their own (e.g. --unsafe)."""
+    procs = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = dict(line.split(":", 1) for line in Path(f"/proc/{entry}/status").read_text().splitlines()
+                          if ":" in line)
+            procs[int(entry)] = (int(fields["PPid"]), fields["NSpid"].split(), fields["State"].split()[0],
+                                 int(fields["Threads"]))
+        except (OSError, KeyError, ValueError):
+            continue
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, *_rest) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    found, todo, namespaced = {}, list(children.get(outer_pid, [])), False
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        _, nspid, state, threads = procs[pid]
+        namespaced = namespaced or len(nspid) > 1
+        if state != "Z":  # zombies wait for bwrap's init to reap them
+            found[pid] = (int(nspid[-1]), threads)
+    return found if namespaced else None
+
+
+def reap_strays(outer_pid: int, limit: int, threshold: float = 0.75) -> int:
+    """If the sandbox uses most of its process budget, kill every process but the kernel.
+
+    bwrap's init is pid 1 inside the sandbox and the kernel pid 2; anything else was started by the
+    student's code. Called after each cell: a fork bomb's children would otherwise keep the budget
+    exhausted and leave the kernel unable to start a thread. Returns how many were killed.
+    """
+    import signal
+
+    killed = 0
+    for _ in range(10):
+        tasks = _sandbox_tasks(outer_pid)
+        if not tasks:
+            return killed
+        if killed == 0 and sum(n for _, n in tasks.values()) < threshold * limit:
+            return 0
+        strays = [pid for pid, (inner, _) in tasks.items() if inner > 2]
+        if not strays:
+            return killed
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except OSError:
+                pass
+        time.sleep(0.05)
+    return killed
 
 
 _PROBLEM: dict[str, str | None] = {}
@@ -287,7 +346,8 @@ def _launch(config: LaunchConfig, connection_file: str) -> None:
         os.chown(config.runtime_dir, config.uid, config.uid)
         os.chown(connection_file, config.uid, config.uid)
     seed = None
-    extra = [p for p in cwd.iterdir() if p.suffix != ".ipynb" and not p.name.startswith(".")]
+    extra = [p for p in cwd.iterdir() if p.suffix != ".ipynb" and not p.name.startswith(".")
+             and p.name != "timestamp.txt"]
     if extra:
         seed = Path(config.runtime_dir).parent / "seed"  # one kernel at a time per worker
         if seed.exists():

@@ -113,6 +113,9 @@ def normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) 
                                  f"{_describe(meta)}); the original metadata was restored.")
                 if cell.cell_type != want.cell_type:
                     cell = _rebuild({**dict(cell), "cell_type": want.cell_type})
+                if want.metadata["nbgrader"].get("locked") and cell.source.strip() != want.source.strip():
+                    notes.append(f"Cell '{gid}' is read-only but was edited; the original was restored "
+                                 "for grading.")
                 cell.metadata["nbgrader"] = copy.deepcopy(want.metadata["nbgrader"])
                 seen.add(gid)
             else:

@@ -1,0 +1,260 @@
+"""Collect a learning-management system's export into nbgrader's ``submitted/`` layout.
+
+An LMS exports one ``.ipynb`` or ``.zip`` per student, with the student's id in the file (or folder)
+name. :func:`collect` places each one at ``submitted/<student>/<assignment>/<notebook>.ipynb`` with a
+``timestamp.txt`` (the file's modification time), and reports -- never drops -- what it cannot place:
+those files are listed, copied to ``collected/unplaced/`` and left where they were.
+
+Which student: the first pattern that matches the file's path relative to the export folder
+(a Python regex with a named group ``student`` and optionally ``assignment``; ``--pattern`` puts
+yours first). Built in, in this order:
+
+==========  ===========================================================================
+moodle      ``Jane Doe_123456_assignsubmission_file_01_divergences.ipynb`` (or a folder
+            ``Jane Doe_123456_assignsubmission_file/`` holding the files): student 123456
+canvas      ``doejane_123456_7890123_01_divergences.ipynb`` (also ``doejane_LATE_...``):
+            student 123456
+named       ``alice_01_divergences.ipynb``, ``alice.smith-01_divergences.zip``: the id before
+            the assignment's name
+folder      ``alice/01_divergences.ipynb``: one folder per student
+reversed    ``01_divergences_alice.ipynb``: the id after the assignment's name
+==========  ===========================================================================
+
+Which assignment: the pattern's ``assignment`` group, else ``--assignment``, else the one
+assignment of ``solutions/`` whose name occurs in the path (or in the zip's notebook names).
+
+Which notebook: a single-notebook assignment takes the file whatever its name (a different name
+is noted); in a zip, notebooks are matched by name and a lone wrongly named notebook is mapped to
+the missing one (noted). Zips are read member by member (no extraction to disk: no path tricks),
+with size limits against zip bombs.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .nbapi import REPO, assignments
+
+STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
+MAX_NOTEBOOK = 32 * 2**20
+MAX_ZIP_TOTAL = 128 * 2**20
+
+
+def builtin_patterns(names: list[str]) -> list[tuple[str, str]]:
+    """(label, regex) pairs tried in order; ``names`` are the known assignments."""
+    known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or r"(?!x)x"
+    return [
+        ("moodle", r"^[^/]*?_(?P<student>\d+)_assignsubmission_file(?:_|/)"),
+        ("canvas", r"(?i)^[a-z]+(?:_late)?_(?P<student>\d+)_\d+_[^/]+$"),
+        ("named", rf"^(?:[^/]*/)?(?P<student>[A-Za-z0-9][\w.@+-]*?)[_\-. ]+(?P<assignment>{known})(?![A-Za-z0-9])[^/]*$"),
+        ("folder", r"^(?P<student>[A-Za-z0-9][\w.@+-]*)/(?:[^/]+/)*[^/]+$"),
+        ("reversed", rf"^(?P<assignment>{known})[_\-. ]+(?P<student>[A-Za-z0-9][\w.@+-]*?)\.(?:ipynb|zip)$"),
+    ]
+
+
+@dataclass
+class Row:
+    source: str                 # path relative to the export folder
+    status: str                 # placed | updated | unchanged | superseded | unplaced | ignored
+    student: str = ""
+    assignment: str = ""
+    notebook: str = ""
+    note: str = ""
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+
+    def of(self, *statuses: str) -> list[Row]:
+        return [r for r in self.rows if r.status in statuses]
+
+    def summary(self) -> str:
+        counts = {}
+        for r in self.rows:
+            counts[r.status] = counts.get(r.status, 0) + 1
+        return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing found"
+
+    def write_csv(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["source", "status", "student", "assignment", "notebook", "note"])
+            for r in self.rows:
+                w.writerow([r.source, r.status, r.student, r.assignment, r.notebook, r.note])
+
+
+class _Unplaceable(Exception):
+    pass
+
+
+def _identify(rel: str, patterns: list[tuple[str, str]], names: list[str],
+              assignment: str | None) -> tuple[str, str | None, str]:
+    """(student, assignment or None, pattern label) for a relative path, or raise _Unplaceable."""
+    for label, pattern in patterns:
+        m = re.search(pattern, rel)
+        if not m or not m.groupdict().get("student"):
+            continue
+        student = m.group("student")
+        if not STUDENT_ID.match(student):
+            continue
+        found = m.groupdict().get("assignment") or assignment
+        if found is None:
+            hits = [n for n in names if n in rel]
+            found = max(hits, key=len) if hits else None
+        if found is not None and found not in names:
+            raise _Unplaceable(f"assignment {found!r} is not in solutions/ ({', '.join(names)})")
+        return student, found, label
+    raise _Unplaceable("no pattern finds a student id in this name (use --pattern)")
+
+
+def _notebooks_in_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    """Notebook members of a zip as {member path: bytes}, and the names of ignored members."""
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise _Unplaceable(f"not a readable zip file ({err})") from None
+    notebooks, ignored, total = {}, [], 0
+    with zf:
+        for info in zf.infolist():
+            name = info.filename
+            parts = name.replace("\\", "/").split("/")
+            if info.is_dir():
+                continue
+            if parts[0] == "__MACOSX" or any(p.startswith(".") for p in parts) or not name.endswith(".ipynb"):
+                ignored.append(name)
+                continue
+            if info.file_size > MAX_NOTEBOOK or total + info.file_size > MAX_ZIP_TOTAL:
+                raise _Unplaceable(f"{name} in the zip is too large ({info.file_size} bytes)")
+            with zf.open(info) as f:
+                data = f.read(MAX_NOTEBOOK + 1)
+            if len(data) > MAX_NOTEBOOK:
+                raise _Unplaceable(f"{name} in the zip is too large")
+            total += len(data)
+            notebooks[name] = data
+    return notebooks, ignored
+
+
+def _match_notebooks(files: dict[str, bytes], expected: list[str], single_file: bool) -> tuple[dict[str, bytes], list[str]]:
+    """{expected notebook name: bytes} and notes; a lone unmatched notebook fills a lone gap."""
+    notes = []
+    if single_file and len(expected) == 1 and len(files) == 1:
+        (src, data), = files.items()
+        if Path(src).name != expected[0]:
+            notes.append(f"{Path(src).name} saved as {expected[0]}")
+        return {expected[0]: data}, notes
+    chosen = {}
+    for src, data in files.items():
+        base = Path(src).name
+        if base in expected and base not in chosen:
+            chosen[base] = data
+    leftovers = {src: d for src, d in files.items() if Path(src).name not in chosen or chosen[Path(src).name] is not d}
+    missing = [n for n in expected if n not in chosen]
+    if len(missing) == 1 and len(leftovers) == 1:
+        (src, data), = leftovers.items()
+        chosen[missing[0]] = data
+        notes.append(f"notebook {src} has the wrong name; saved as {missing[0]}")
+        leftovers = {}
+    for src in leftovers:
+        notes.append(f"extra notebook {src} not collected")
+    for name in missing:
+        if name not in chosen:
+            notes.append(f"no {name} in it")
+    return chosen, notes
+
+
+def _expected(root: Path, assignment: str) -> list[str]:
+    return sorted(p.name for p in (Path(root) / "solutions" / assignment).glob("*.ipynb"))
+
+
+def _write_submission(folder: Path, notebooks: dict[str, bytes], timestamp: datetime) -> str:
+    """Replace ``folder`` with the notebooks + timestamp.txt; 'placed', 'updated' or 'unchanged'."""
+    stamp = timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z")
+    if folder.exists():
+        old = {p.name: p.read_bytes() for p in folder.glob("*.ipynb")}
+        old_stamp = (folder / "timestamp.txt").read_text().strip() if (folder / "timestamp.txt").exists() else ""
+        if old == notebooks and old_stamp == stamp:
+            return "unchanged"
+    incoming = folder.with_name(f".{folder.name}.incoming")
+    if incoming.exists():
+        shutil.rmtree(incoming)
+    incoming.mkdir(parents=True)
+    for name, data in notebooks.items():
+        (incoming / name).write_bytes(data)
+    (incoming / "timestamp.txt").write_text(stamp + "\n")
+    status = "updated" if folder.exists() else "placed"
+    if folder.exists():
+        shutil.rmtree(folder)
+    incoming.rename(folder)
+    return status
+
+
+def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, pattern: str | None = None,
+            dry_run: bool = False) -> Report:
+    """Place every submission of ``export_dir`` under ``root/submitted``; return what happened."""
+    export_dir, root = Path(export_dir).resolve(), Path(root).resolve()
+    if not export_dir.is_dir():
+        raise FileNotFoundError(f"no such folder: {export_dir}")
+    names = assignments(root)
+    if assignment is not None and assignment not in names:
+        raise ValueError(f"no assignment {assignment!r} in {root / 'solutions'} ({', '.join(names)})")
+    patterns = ([("--pattern", pattern)] if pattern else []) + builtin_patterns(names)
+    if pattern:
+        re.compile(pattern)  # a bad regex is the instructor's error: raise re.error now
+    report = Report()
+    candidates: dict[tuple[str, str], list[tuple[Path, dict[str, bytes], list[str]]]] = {}
+    for path in sorted(p for p in export_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(export_dir).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(export_dir).parts) or "__MACOSX" in rel:
+            report.rows.append(Row(rel, "ignored", note="hidden or system file"))
+            continue
+        try:
+            if path.suffix.lower() not in (".ipynb", ".zip"):
+                raise _Unplaceable(f"not a notebook or a zip ({path.suffix or 'no extension'})")
+            student, found, label = _identify(rel, patterns, names, assignment)
+            notes = []
+            if path.suffix.lower() == ".zip":
+                files, ignored = _notebooks_in_zip(path)
+                if ignored:
+                    notes.append(f"{len(ignored)} other files in the zip not collected")
+                if found is None:
+                    hits = {n for n in names for member in files if n in member}
+                    found = hits.pop() if len(hits) == 1 else None
+            else:
+                files = {path.name: path.read_bytes()}
+            if found is None:
+                raise _Unplaceable("cannot tell which assignment this is (use --assignment)")
+            if not files:
+                raise _Unplaceable("the zip holds no notebook")
+            expected = _expected(root, found)
+            chosen, more = _match_notebooks(files, expected, single_file=path.suffix.lower() == ".ipynb")
+            if not chosen:
+                raise _Unplaceable("; ".join(more) or "no notebook of the assignment in it")
+            candidates.setdefault((student, found), []).append((path, chosen, notes + more + [f"pattern {label}"]))
+        except _Unplaceable as err:
+            report.rows.append(Row(rel, "unplaced", note=str(err)))
+    for (student, found), options in sorted(candidates.items()):
+        options.sort(key=lambda o: o[0].stat().st_mtime, reverse=True)
+        (path, chosen, notes), older = options[0], options[1:]
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+        folder = root / "submitted" / student / found
+        status = "placed (dry run)" if dry_run else _write_submission(folder, chosen, mtime)
+        report.rows.append(Row(path.relative_to(export_dir).as_posix(), status, student, found,
+                               ", ".join(sorted(chosen)), "; ".join(notes)))
+        for other, _, _ in older:
+            report.rows.append(Row(other.relative_to(export_dir).as_posix(), "superseded", student, found,
+                                   note=f"an older file of the same student; kept {path.name}"))
+    if not dry_run:
+        for row in report.of("unplaced"):
+            target = root / "collected" / "unplaced" / row.source
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(export_dir / row.source, target)
+        report.write_csv(root / "collected" / "collect-report.csv")
+    return report
+

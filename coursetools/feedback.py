@@ -1,0 +1,140 @@
+"""Feedback pages, ``grades.csv`` and a status table, from the gradebook and the grading records.
+
+- :func:`feedback`: nbgrader's ``generate_feedback`` for every graded submission
+  (``feedback/<student>/<assignment>/<notebook>.html``); for a rejected submission, a short page
+  with the reason and the score (0) instead.
+- :func:`export`: ``grades.csv``, one row per student and assignment of the gradebook (nbgrader's
+  CSV columns, plus ``status`` and ``note``); a student without a submission scores 0 ("missing").
+- :func:`status`: what is collected, graded, rejected, failed, or waiting, per assignment.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import warnings
+from pathlib import Path
+from typing import Callable
+
+from .grade import all_states, course_id, db_url, digest, read_state
+from .nbapi import REPO, api, assignments, chdir
+
+
+def _rejected_page(state: dict, notebook: str) -> str:
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in state.get("notes", []))
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{html.escape(state['assignment'])}: feedback</title>
+<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5}}
+.score{{font-size:1.4em}} .reason{{background:#fee;border-left:4px solid #c00;padding:.6em 1em}}</style>
+</head><body>
+<h1>{html.escape(state['assignment'])} &mdash; {html.escape(notebook)}</h1>
+<p class="score">Score: 0 / {state.get('max_score', 0):g}</p>
+<div class="reason"><p><strong>Your submission could not be graded.</strong></p>
+<p>{html.escape(state.get('reason', ''))}</p></div>
+{f'<ul>{notes}</ul>' if notes else ''}
+<p>Open the notebook in Jupyter, check that it runs from top to bottom
+(<em>Kernel &rarr; Restart Kernel and Run All Cells</em>), save it, and submit the
+<code>.ipynb</code> file again if the deadline allows.</p>
+</body></html>
+"""
+
+
+def feedback(root: Path = REPO, names: list[str] | None = None,
+             say: Callable[[str], None] = print) -> dict[str, int]:
+    """Write feedback for every graded or rejected submission of ``names`` (default: all)."""
+    root = Path(root).resolve()
+    names = names or assignments(root)
+    counts = {"graded": 0, "rejected": 0, "failed": 0}
+    states = [s for s in all_states(root) if s["assignment"] in names and s["status"] in ("graded", "rejected")]
+    nb_api = api(root)
+    for state in states:
+        a, student = state["assignment"], state["student"]
+        target = root / "feedback" / student / a
+        if state["status"] == "rejected":
+            target.mkdir(parents=True, exist_ok=True)
+            expected = sorted(p.name for p in (root / "solutions" / a).glob("*.ipynb"))
+            for name in expected:
+                (target / name.replace(".ipynb", ".html")).write_text(_rejected_page(state, name))
+            counts["rejected"] += 1
+            continue
+        with chdir(root), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = nb_api.generate_feedback(a, student, force=True)
+        if result["success"]:
+            counts["graded"] += 1
+        else:
+            counts["failed"] += 1
+            say(f"feedback for {a} {student} failed:\n{(result.get('log') or '')[-1500:]}")
+    say(f"feedback: {counts['graded']} pages from autograded notebooks, {counts['rejected']} for rejected "
+        f"submissions, {counts['failed']} failed (in {root / 'feedback'})")
+    return counts
+
+
+COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
+           "raw_score", "late_submission_penalty", "score", "max_score", "status", "note"]
+
+
+def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None] = print) -> Path:
+    """Write ``grades.csv`` (default ``root/grades.csv``) from the gradebook; return its path."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    root = Path(root).resolve()
+    out = Path(out) if out else root / "grades.csv"
+    rows = []
+    with warnings.catch_warnings(), Gradebook(db_url(root), course_id(root)) as gb:
+        warnings.simplefilter("ignore")
+        for assignment in sorted(gb.assignments, key=lambda a: a.name):
+            for student in sorted(gb.students, key=lambda s: s.id):
+                state = read_state(root, assignment.name, student.id) or {}
+                try:
+                    sub = gb.find_submission(assignment.name, student.id)
+                except MissingEntry:
+                    raw, penalty, score, stamp, status = 0.0, 0.0, 0.0, "", "missing"
+                else:
+                    raw, penalty = float(sub.score), float(sub.late_submission_penalty or 0)
+                    score, stamp = max(0.0, raw - penalty), sub.timestamp or ""
+                    status = state.get("status", "graded")
+                note = state.get("reason") or "; ".join(state.get("notes", []))
+                rows.append([assignment.name, assignment.duedate or "", stamp, student.id,
+                             student.last_name or "", student.first_name or "", student.email or "",
+                             f"{raw:g}", f"{penalty:g}", f"{score:g}", f"{float(assignment.max_score):g}",
+                             status, note])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(COLUMNS)
+        writer.writerows(rows)
+    say(f"wrote {out} ({len(rows)} rows)")
+    return out
+
+
+def status(root: Path = REPO, say: Callable[[str], None] = print) -> list[dict]:
+    """Per assignment: collected, graded, rejected, errors, waiting, feedback; then the problems."""
+    root = Path(root).resolve()
+    table, problems = [], []
+    for a in assignments(root):
+        row = {"assignment": a, "collected": 0, "graded": 0, "rejected": 0, "error": 0, "waiting": 0,
+               "feedback": 0}
+        for folder in sorted((root / "submitted").glob(f"*/{a}")):
+            student = folder.parent.name
+            if not folder.is_dir() or student.startswith("."):
+                continue
+            row["collected"] += 1
+            state = read_state(root, a, student)
+            if not state or state.get("digest") != digest(folder):
+                row["waiting"] += 1
+                continue
+            row[state["status"]] += 1
+            if state["status"] != "graded" or state.get("review"):
+                problems.append(state)
+            if any((root / "feedback" / student / a).glob("*.html")):
+                row["feedback"] += 1
+        table.append(row)
+    headers = list(table[0]) if table else []
+    say("  ".join(f"{h:>10}" if h != "assignment" else f"{h:<24}" for h in headers))
+    for row in table:
+        say("  ".join(f"{v:>10}" if k != "assignment" else f"{v:<24}" for k, v in row.items()))
+    for s in problems:
+        what = s["reason"].splitlines()[0] if s.get("reason") else "review: " + ", ".join(s.get("review", []))
+        say(f"  {s['status']:<8} {s['assignment']} {s['student']}: {what}")
+    return table

@@ -1,0 +1,284 @@
+"""A corpus of hostile and broken submissions of exercise 01, each with its expected outcome.
+
+Every case is built from the exercise's own notebooks (no big files in the repository): the released
+notebook with the reference answers filled in is a correct submission worth 10 points, and each case
+edits it the way a careless or dishonest student would. Attacks sit at the top of an answer cell
+(usually ``kl_normal``, worth 2 points): where the attack raises, the rest of that cell never runs,
+its function stays undefined, and the submission deserves 8. Where the attack is cheating, the
+function is also wrong, so the cheat is the only way it could earn points: it must earn none.
+
+``CASES`` is the table the tests walk through: file name and content, expected status
+(``graded``/``rejected``), expected score, and words the student's feedback must contain.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+
+REPO = Path(__file__).resolve().parents[2]
+ASSIGNMENT = "01_divergences"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+FULL = 10.0
+
+
+@dataclass(frozen=True)
+class Context:
+    """Where things are in the test's course: what an attacker would try to reach."""
+
+    course: Path          # the course folder being graded (gradebook.db, submitted/, ...)
+    victim: str           # another student whose files must stay untouched
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str                                   # also the student id
+    what: str                                   # the attack or mistake, in words
+    make: Callable[[Context], bytes]            # the submitted file's bytes
+    status: str                                 # graded | rejected
+    score: float                                # the score it deserves
+    feedback: tuple[str, ...] = ()              # text the feedback must contain
+    filename: str = NOTEBOOK                    # its name in submitted/<name>/01_divergences/
+
+
+# ----------------------------------------------------------------------------------------------
+# Building blocks.
+
+def _solution_code(cell_source: str) -> str:
+    """An answer cell of the source notebook as a student would write it (no nbgrader markers)."""
+    return "\n".join(line for line in cell_source.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def correct_notebook() -> nbformat.NotebookNode:
+    """The released notebook with every answer cell filled in with the reference answer."""
+    release = nbformat.read(REPO / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    source = nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: _solution_code(c.source) for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def blank_notebook() -> nbformat.NotebookNode:
+    return nbformat.read(REPO / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+
+
+def cell(nb: nbformat.NotebookNode, grade_id: str):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def dump(nb: nbformat.NotebookNode) -> bytes:
+    return nbformat.writes(nb).encode()
+
+
+def attack(code: str, where: str = "kl_normal", wrong: str | None = None) -> Callable[[Context], bytes]:
+    """A correct notebook whose answer cell ``where`` starts with ``code`` (formatted with the
+    context: {course}, {victim}, {repo}); ``wrong`` replaces that cell's function body's return."""
+    def make(ctx: Context) -> bytes:
+        nb = correct_notebook()
+        c = cell(nb, where)
+        body = c.source
+        if wrong is not None:
+            body = re.sub(r"(    \"\"\"\n)(.*)\Z", lambda m: m.group(1) + wrong + "\n", body, flags=re.S)
+        c.source = code.format(course=ctx.course, victim=ctx.victim, repo=REPO) + "\n" + body
+        return dump(nb)
+    return make
+
+
+WRONG_KL = "    return torch.zeros_like(mu_p * sigma_p * mu_q * sigma_q)"
+
+
+def _edit(fn: Callable[[nbformat.NotebookNode, Context], None], base=correct_notebook) -> Callable[[Context], bytes]:
+    def make(ctx: Context) -> bytes:
+        nb = base()
+        fn(nb, ctx)
+        return dump(nb)
+    return make
+
+
+def _delete_test(nb, ctx):
+    nb.cells.remove(cell(nb, "test_kl_normal"))
+
+
+def _edit_test(nb, ctx):
+    cell(nb, "test_tv_normal").source = "assert True  # tests are for other people"
+    tv = cell(nb, "tv_normal")
+    tv.source = re.sub(r"(    \"\"\"\n)(.*)\Z", lambda m: m.group(1) + "    return torch.zeros_like(mu_p + mu_q)\n",
+                       tv.source, flags=re.S)
+
+
+def _fake_points(nb, ctx):
+    answer = cell(nb, "kl_normal")
+    answer.source = cell(blank_notebook(), "kl_normal").source  # unanswered
+    answer.metadata["nbgrader"].update(grade=True, points=1000, locked=False)
+
+
+def _fake_graded_cell(nb, ctx):
+    stub = nbformat.v4.new_code_cell("print('free points')")
+    stub.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 1000,
+                                 "schema_version": 3, "solution": False, "task": False}
+    nb.cells.insert(4, stub)
+    cell(nb, "kl_normal").source = cell(blank_notebook(), "kl_normal").source  # unanswered
+
+
+def _empty_notebook(nb, ctx):
+    nb.cells = []
+
+
+def _wrong_name(ctx):
+    return dump(correct_notebook())
+
+
+# ----------------------------------------------------------------------------------------------
+# The corpus.
+
+CASES: list[Case] = [
+    Case("correct", "the reference answers: full marks",
+         lambda ctx: dump(correct_notebook()), "graded", FULL),
+    Case("blank", "the released notebook, unanswered",
+         lambda ctx: dump(blank_notebook()), "graded", 0.0, ("NotImplementedError",)),
+    Case("syntax_error", "a syntax error in an answer cell",
+         attack("", wrong="    return (mu_p -"), "graded", 8.0, ("SyntaxError",)),
+    Case("infinite_loop", "an infinite loop (interrupted at the cell timeout)",
+         attack("while True:\n    pass"), "graded", 8.0, ("CellTimeoutError",)),
+    Case("loop_ignoring_interrupts", "an infinite loop that ignores interrupts (killed by the CPU limit)",
+         attack("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
+         "graded", 0.0, ("CellTimeoutError",)),
+    Case("memory_bomb", "allocating 64 GiB",
+         attack("hog = bytearray(64 * 2**30)"), "graded", 8.0, ("MemoryError",)),
+    Case("fork_bomb", "a fork bomb (stopped by the process limit; the grader then kills the children)",
+         attack("import os\nwhile True:\n    os.fork()"), "graded", 8.0, ("BlockingIOError", "process limit")),
+    Case("sys_exit", "sys.exit() in an answer cell",
+         attack("import sys\nsys.exit(1)"), "graded", 8.0, ("SystemExit",)),
+    Case("os_exit", "os._exit() in the last answer cell: the kernel dies, earlier points stay",
+         attack("import os\nos._exit(3)", where="kl_monte_carlo"), "graded", 8.0, ("KernelDied", "status 3")),
+    Case("deleted_test_cell", "a test cell deleted (it is put back and runs)",
+         _edit(_delete_test), "graded", FULL, ("was missing",)),
+    Case("edited_test_cell", "a test cell replaced by 'assert True' and a wrong answer",
+         _edit(_edit_test), "graded", 7.0, ("was edited", "HiddenTestFailed")),
+    Case("fake_points_metadata", "an answer cell whose metadata claims a test worth 1000 points",
+         _edit(_fake_points), "graded", 8.0, ("metadata changed",)),
+    Case("fake_graded_cell", "a new cell claiming to be a test worth 1000 points",
+         _edit(_fake_graded_cell), "graded", 8.0, ("not part of the assignment",)),
+    Case("patched_comparisons", "torch/numpy/math comparisons patched to always agree, wrong answer",
+         attack("import math, numpy\n"
+                "torch.allclose = lambda *a, **k: True\n"
+                "torch.isclose = lambda a, b, *r, **k: torch.ones_like(torch.as_tensor(a), dtype=torch.bool)\n"
+                "torch.Tensor.any = lambda self, *a, **k: torch.tensor(False)\n"
+                "torch.Tensor.all = lambda self, *a, **k: torch.tensor(True)\n"
+                "math.isclose = lambda *a, **k: True\n"
+                "numpy.allclose = lambda *a, **k: True\n"
+                "numpy.testing.assert_allclose = lambda *a, **k: None", wrong=WRONG_KL),
+         "graded", 8.0, ("HiddenTestFailed",)),
+    Case("patched_builtins", "builtins abs/all/any patched to always agree, wrong answer (the patches "
+         "also break the student's other answers: no points anywhere)",
+         attack("import builtins\n"
+                "builtins.abs = lambda x: 0.0\n"
+                "builtins.all = lambda it: True\n"
+                "builtins.any = lambda it: False", wrong=WRONG_KL),
+         "graded", 0.0, ("HiddenTestFailed",)),
+    Case("float_subclass", "a float subclass whose comparisons and abs() always succeed "
+         "(and torch.allclose patched so the visible tests pass)",
+         attack("torch.allclose = lambda *a, **k: True\n"
+                "class Agreeable(float):\n"
+                "    shape = (3,)\n"
+                "    def __eq__(self, other): return True\n"
+                "    def __ne__(self, other): return False\n"
+                "    def __lt__(self, other): return True\n"
+                "    __le__ = __gt__ = __ge__ = __lt__\n"
+                "    def __abs__(self): return Agreeable(0.0)\n"
+                "    def __sub__(self, other): return Agreeable(0.0)\n"
+                "    __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __sub__\n"
+                "    def __bool__(self): return True\n"
+                "    __hash__ = float.__hash__",
+                wrong="    return Agreeable(0.0)"),
+         "graded", 8.0, ("must be a torch.Tensor",)),
+    Case("frame_reading", "reading the caller's frames for the expected value",
+         attack("import sys\n"
+                "def _peek():\n"
+                "    f = sys._getframe(2)\n"
+                "    while f is not None:\n"
+                "        for name, value in f.f_locals.items():\n"
+                "            if name in ('expected', 'want', 'target', 'reference') and torch.is_tensor(value):\n"
+                "                return value.clone()\n"
+                "        f = f.f_back\n"
+                "    return None",
+                wrong="    found = _peek()\n    return found if found is not None else torch.zeros_like(mu_p + mu_q)"),
+         "graded", 8.0, ("HiddenTestFailed",)),
+    Case("calls_reference", "calling the course library's own kl_normal",
+         attack("from course_lib.divergences import kl_normal as _reference",
+                wrong="    return _reference(mu_p, sigma_p, mu_q, sigma_q)"),
+         "graded", 8.0, ("reference implementation is disabled",)),
+    Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
+         attack("import course_lib.grading as _g\n_g.check = lambda *a, **k: None"),
+         "graded", 0.0, ("no result of the hidden test reached the grader",)),
+    Case("fake_partial_credit", "an IPython hook emitting '1000' as each cell's result, wrong answer",
+         attack("_ip = get_ipython()\n"
+                "_ip.events.register('pre_run_cell', lambda *a: _ip.displayhook(1000))", wrong=WRONG_KL),
+         "graded", 8.0, ("HiddenTestFailed",)),
+    Case("read_solutions", "opening the source notebook under solutions/",
+         attack("print(open('{repo}/solutions/01_divergences/01_divergences.ipynb').read()[:300])"),
+         "graded", 8.0, ("FileNotFoundError",)),
+    Case("read_gradebook", "opening the course's gradebook",
+         attack("print(open('{course}/gradebook.db', 'rb').read(100))"),
+         "graded", 8.0, ("FileNotFoundError",)),
+    Case("write_other_student", "overwriting another student's submission and autograded notebook "
+         "(it only writes into its own private copy; the other student is untouched)",
+         attack("import os\n"
+                "for _p in ['{course}/submitted/{victim}/01_divergences/01_divergences.ipynb',\n"
+                "           '{course}/autograded/{victim}/01_divergences/01_divergences.ipynb',\n"
+                "           '../../{victim}/01_divergences/01_divergences.ipynb']:\n"
+                "    try:\n"
+                "        os.makedirs(os.path.dirname(_p), exist_ok=True)\n"
+                "        open(_p, 'w').write('{{}}')\n"
+                "        print('wrote', _p)\n"
+                "    except OSError as _e:\n"
+                "        print('could not write', _p, type(_e).__name__)"),
+         "graded", FULL),
+    Case("network", "reaching the network",
+         attack("import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)"),
+         "graded", 8.0, ("OSError",)),
+    Case("print_100mb", "printing 100 MB (kept out of the notebook and the feedback)",
+         attack("for _ in range(100):\n    print('x' * 1_000_000)"), "graded", FULL, ("truncated",)),
+    Case("invalid_json", "a notebook file that is not valid JSON",
+         lambda ctx: dump(correct_notebook())[:5000], "rejected", 0.0, ("not a valid notebook",)),
+    Case("wrong_name", "the notebook saved under another name",
+         _wrong_name, "graded", FULL, ("instead of",), filename="my_homework_final.ipynb"),
+    Case("empty_file", "an empty file", lambda ctx: b"", "rejected", 0.0, ("empty",)),
+    Case("empty_notebook", "a valid notebook with no cells", _edit(_empty_notebook), "graded", 0.0,
+         ("was missing",)),
+]
+
+BY_NAME = {case.name: case for case in CASES}
+assert len(BY_NAME) == len(CASES), "case names must be unique"
+
+
+def write_submission(course: Path, case: Case, ctx: Context) -> Path:
+    """Write ``case`` as ``course/submitted/<case.name>/01_divergences/<file>``; return the folder."""
+    folder = Path(course) / "submitted" / case.name / ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / case.filename).write_bytes(case.make(ctx))
+    (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC\n")
+    return folder
+
+
+def table() -> str:
+    """The corpus as a Markdown table (for docs/instructors.md)."""
+    rows = ["| case | submission | outcome | score |", "|---|---|---|---|"]
+    for c in CASES:
+        rows.append(f"| `{c.name}` | {c.what} | {c.status} | {c.score:g}/{FULL:g} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python -m tests.hostile.cases: print the table
+    print(table())
