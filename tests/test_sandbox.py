@@ -1,0 +1,214 @@
+"""Does the grading sandbox keep student code away from the course and within its limits?
+
+Each test runs a few lines of Python inside ``coursetools.sandbox`` (bubblewrap + prlimit) and
+looks at what it could see or do. Skipped, with the reason, where the sandbox cannot run here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from coursetools import sandbox
+from coursetools.nbapi import REPO
+
+pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
+
+PY = sys.executable
+
+
+def run_py(code: str, tmp_path: Path, limits: sandbox.Limits = sandbox.Limits(), seed: Path | None = None,
+           timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``code`` with the venv's Python in a sandbox whose working copy is ``tmp_path/work``."""
+    return sandbox.run([PY, "-c", textwrap.dedent(code)], cwd=tmp_path / "work", limits=limits,
+                       uid=sandbox.kernel_uid(0), seed=seed, timeout=timeout)
+
+
+def test_only_python_and_course_lib_are_visible(tmp_path):
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("grades")
+    result = run_py(f"""
+        import json, os, course_lib.grading
+        paths = {{p: os.path.exists(p) for p in [{str(REPO / 'solutions')!r}, {str(REPO / 'coursetools')!r},
+                 {str(REPO / 'nbgrader_config.py')!r}, {str(secret)!r}, '/root/.bashrc', '/home']}}
+        print(json.dumps({{"visible": paths, "course_lib": course_lib.grading.__file__, "uid": os.getuid()}}))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert not any(seen["visible"].values()), seen["visible"]
+    assert seen["course_lib"].startswith(str(REPO / "course_lib"))
+    if os.geteuid() == 0:
+        assert seen["uid"] == sandbox.kernel_uid(0), "as root, the kernel must run as an unprivileged uid"
+
+
+def test_writes_stay_in_the_private_working_copy(tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "data.txt").write_text("given")
+    outside = tmp_path / "outside.txt"
+    result = run_py(f"""
+        import os
+        print(open("data.txt").read())
+        open("mine.txt", "w").write("written")
+        for target in [{str(outside)!r}, "/usr/evil", "/etc/evil", {str(REPO / 'course_lib' / 'evil.py')!r}]:
+            try:
+                open(target, "w").write("x")
+                print("WROTE", target)
+            except OSError as err:
+                print("refused", type(err).__name__)
+    """, tmp_path, seed=seed)
+    assert result.returncode == 0, result.stderr
+    assert "given" in result.stdout and "WROTE" not in result.stdout
+    assert not outside.exists() and not (REPO / "course_lib" / "evil.py").exists()
+    assert not (tmp_path / "work" / "mine.txt").exists(), "the working copy must not persist on the host"
+
+
+def test_no_network(tmp_path):
+    result = run_py("""
+        import socket
+        try:
+            socket.create_connection(("1.1.1.1", 53), timeout=3)
+            print("CONNECTED")
+        except OSError as err:
+            print("no network:", err)
+        print(sorted(name for _, name in socket.if_nameindex()))
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "CONNECTED" not in result.stdout and "no network" in result.stdout
+    assert "['lo']" in result.stdout
+
+
+def test_host_processes_are_invisible(tmp_path):
+    result = run_py("import os; print(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))", tmp_path)
+    assert result.returncode == 0, result.stderr
+    pids = json.loads(result.stdout)
+    assert max(pids) < 10, f"the sandbox sees host processes: {pids}"
+
+
+def test_memory_limit_turns_a_huge_allocation_into_MemoryError(tmp_path):
+    result = run_py("""
+        import torch  # the course's kernels must still start under the limit
+        try:
+            hog = bytearray(8 * 2**30)
+            print("ALLOCATED")
+        except MemoryError:
+            print("MemoryError")
+    """, tmp_path, limits=sandbox.Limits(memory_mb=3072))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "MemoryError"
+
+
+def test_cpu_limit_kills_a_busy_loop(tmp_path):
+    start = time.monotonic()
+    result = run_py("while True: pass", tmp_path, limits=sandbox.Limits(cpu_seconds=2), timeout=60)
+    assert result.returncode != 0
+    assert time.monotonic() - start < 30
+
+
+def test_fork_bomb_is_bounded_and_strays_can_be_reaped(tmp_path):
+    limits = sandbox.Limits(processes=32)
+    code = textwrap.dedent("""
+        import os, sys, time
+        children = 0
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(120)
+                    os._exit(0)
+                children += 1
+        except OSError as err:
+            print("stopped after", children, type(err).__name__, flush=True)
+        time.sleep(120)
+    """)
+    argv = sandbox.sandbox_argv([PY, "-c", code], cwd=tmp_path / "work", limits=limits, uid=sandbox.kernel_uid(0))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("stopped after"), line
+        assert int(line.split()[2]) < limits.processes
+        killed = sandbox.reap_strays(proc.pid, limits.processes)
+        assert killed >= 1
+        tasks = sandbox._sandbox_tasks(proc.pid)
+        assert sorted(inner for inner, _ in tasks.values()) == [1, 2], "only bwrap's init and the main process remain"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_file_size_limit(tmp_path):
+    result = run_py("""
+        try:
+            open("big", "wb").write(b"x" * (3 * 2**20))
+            print("WROTE")
+        except OSError as err:
+            print("refused", err.errno)
+    """, tmp_path, limits=sandbox.Limits(file_mb=1))
+    assert result.returncode == 0, result.stderr
+    assert "refused" in result.stdout
+
+
+def test_no_capabilities_and_no_new_privileges(tmp_path):
+    result = run_py("""
+        status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
+        print(status["CapEff"].strip(), status["NoNewPrivs"].strip())
+    """, tmp_path)
+    assert result.returncode == 0, result.stderr
+    cap_eff, no_new_privs = result.stdout.split()
+    assert int(cap_eff, 16) == 0
+    if os.geteuid() == 0:
+        assert no_new_privs == "1"
+
+
+def test_refuses_to_expose_the_course(tmp_path, monkeypatch):
+    monkeypatch.setattr(sandbox, "readonly_paths", lambda: [REPO])
+    with pytest.raises(RuntimeError, match="must not see"):
+        sandbox.sandbox_argv(["true"], cwd=tmp_path / "work")
+
+
+def test_missing_bwrap_is_a_clear_refusal(monkeypatch, tmp_path):
+    monkeypatch.setenv(sandbox.BWRAP_ENV, str(tmp_path / "no-bwrap-here"))
+    reason = sandbox.problem()
+    assert reason is not None and "bubblewrap" in reason and "--unsafe" in reason
+
+
+def test_sandboxed_kernel_talks_over_ipc(tmp_path):
+    """The kernel spec the graders use: a real ipykernel, sandboxed, reached through IPC sockets."""
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import KernelManager
+
+    runtime = tmp_path / "rt"
+    runtime.mkdir()
+    config = sandbox.LaunchConfig(limits=sandbox.Limits(), uid=sandbox.kernel_uid(0), runtime_dir=str(runtime),
+                                  log_file=str(tmp_path / "kernel.log"))
+    config.write(tmp_path / "sandbox.json")
+    spec_dir = tmp_path / "kernels" / "sbx"
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(json.dumps(sandbox.kernelspec(tmp_path / "sandbox.json")))
+    work = tmp_path / "nb"
+    work.mkdir()
+    outputs = []
+
+    km = KernelManager(kernel_name="sbx", transport="ipc", ip=str(runtime / "k"),
+                       connection_file=str(runtime / "k.json"),
+                       kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")]))
+    km.start_kernel(cwd=str(work))
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        reply = kc.execute_interactive(f"import os; print(os.getcwd(), os.path.exists({str(REPO / 'solutions')!r}))",
+                                       timeout=60, output_hook=lambda msg: outputs.append(msg))
+        assert reply["content"]["status"] == "ok"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
+    assert text.split() == [str(work), "False"]
+
