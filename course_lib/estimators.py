@@ -75,9 +75,10 @@ def score_function_grad(f: Objective, mu: torch.Tensor, log_sigma: torch.Tensor,
     if baseline is not None:
         if not isinstance(baseline, (torch.Tensor, float, int)) or isinstance(baseline, bool):
             raise TypeError(f"baseline must be a float, a tensor or None, got {type(baseline).__name__}")
+        baseline = torch.as_tensor(baseline, dtype=values.dtype, device=values.device)
+        if baseline.ndim > 1 or baseline.numel() not in (1, n):
+            raise ValueError(f"baseline must be a number or a tensor of shape ({n},), got shape {tuple(baseline.shape)}")
         values = values - baseline
-        if values.shape != (n,):
-            raise ValueError(f"baseline must broadcast to the ({n},) values of f, got shape {tuple(torch.as_tensor(baseline).shape)}")
     weight = values.reshape(n, *([1] * mu.ndim))            # (n, 1, ..., 1) to broadcast over *S
     return weight * eps / sigma, weight * (eps ** 2 - 1)
 

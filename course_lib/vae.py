@@ -316,7 +316,7 @@ class VAE(nn.Module):
 
     @torch.no_grad()
     def mean_image(self, z: torch.Tensor) -> torch.Tensor:
-        """The expected image E[x | z] on the scale [0, 1], (..., D) -- what the figures show."""
+        """The expected image E[x | z], (..., D) -- what the figures show (see :func:`expected_image`)."""
         return expected_image(self.decoder(z))
 
     @torch.no_grad()
@@ -327,9 +327,10 @@ class VAE(nn.Module):
 
 
 def expected_image(dist: Distribution) -> torch.Tensor:
-    """E[x] of a decoder's distribution on the scale [0, 1], (..., D).
+    """E[x] of a decoder's distribution, (..., D), on the scale [0, 1] for categorical and Bernoulli.
 
-    Categorical levels 0..K-1 per pixel: sum_v v p(v) / (K - 1); Bernoulli and Normal: their mean.
+    Categorical levels 0..K-1 per pixel: sum_v v p(v) / (K - 1); Bernoulli and Normal: their mean
+    (a Normal's mean is not clipped).
     """
     base = dist.base_dist if isinstance(dist, Independent) else dist
     if isinstance(base, Categorical):
