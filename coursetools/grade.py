@@ -391,6 +391,11 @@ def worker_entry(argv: list[str] | None = None) -> None:
     The pipes are private to the worker (kernels do not inherit them), unlike stdout.
     """
     r, w = (int(x) for x in (argv or sys.argv[1:])[:2])
+    if sys.platform.startswith("linux"):  # die with the main process (its kernels die with us)
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     rx, tx = Connection(r, writable=False), Connection(w, readable=False)
     setup = rx.recv()
     _setup_worker(setup)

@@ -1,0 +1,341 @@
+"""The instructor's workflow end to end: collect, grade (sandboxed, parallel, resumable), feedback,
+export, and nbgrader's exchange on one machine -- and a corpus of hostile submissions
+(``tests/hostile/cases.py``) that must neither crash the grader nor earn undeserved points.
+
+The grading tests build a scratch course (config + ``solutions/01_divergences``) in a temporary
+folder and use short limits (10 s per cell, 15 CPU seconds per kernel) so the corpus runs in
+about a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from coursetools import sandbox
+from coursetools.collect import collect
+from coursetools.feedback import export, feedback
+from coursetools.grade import GradingRefused, Options, digest, grade, merge, read_state
+from coursetools.nbapi import REPO
+from coursetools.sandbox import Limits
+from tests.hostile import cases as hostile
+
+ASSIGNMENT = hostile.ASSIGNMENT
+NOTEBOOK = hostile.NOTEBOOK
+SANDBOX_PROBLEM = sandbox.problem()
+needs_sandbox = pytest.mark.skipif(SANDBOX_PROBLEM is not None, reason=f"no sandbox here: {SANDBOX_PROBLEM}")
+FAST = Options(workers=2, cell_timeout=10, submission_timeout=180, limits=Limits(cpu_seconds=15, memory_mb=3072))
+
+
+def make_course(root: Path) -> Path:
+    """A course folder holding the repository's config and exercise 01's source."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
+    return root
+
+
+def quiet(_line: str) -> None:
+    pass
+
+
+def gradebook_scores(root: Path) -> dict[str, float]:
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return {s.student.id: float(s.score) for s in gb.find_assignment(ASSIGNMENT).submissions}
+
+
+# ----------------------------------------------------------------------------------------------
+# collect: an LMS export folder -> submitted/<student>/<assignment>/
+
+def _zip(path: Path, members: dict[str, bytes]) -> None:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
+    course = make_course(tmp_path / "course")
+    export_dir = tmp_path / "export"
+    (export_dir / "bob").mkdir(parents=True)
+    (export_dir / "Jane Doe_123456_assignsubmission_file").mkdir()
+    nb = hostile.dump(hostile.correct_notebook())
+    files = {
+        "alice_01_divergences.ipynb": nb,                                   # <id>_<assignment>
+        "alice.smith-01_divergences_final.ipynb": nb,                       # id with a dot, suffix
+        "Jane Doe_123456_assignsubmission_file/01_divergences.ipynb": nb,   # Moodle, folder style
+        "Max Mustermann_654321_assignsubmission_file_01_divergences.ipynb": nb,  # Moodle, flat
+        "doejane_LATE_777_888_01_divergences-1.ipynb": nb,                  # Canvas
+        "bob/01_divergences.ipynb": nb,                                     # a folder per student
+        "01_divergences_carol.ipynb": nb,                                   # <assignment>_<id>
+        "notes.txt": b"not a notebook",
+        "???.ipynb": nb,
+    }
+    for name, data in files.items():
+        (export_dir / name).write_bytes(data)
+    _zip(export_dir / "dave_01_divergences.zip", {"homework/my work.ipynb": nb, "__MACOSX/._x": b"", "data.csv": b"1"})
+    _zip(export_dir / "erin_01_divergences.zip", {"01_divergences.ipynb": nb})
+    _zip(export_dir / "frank_01_divergences.zip", {"readme.md": b"forgot the notebook"})
+    (export_dir / "gina_01_divergences.zip").write_bytes(b"PK not really a zip")
+
+    report = collect(export_dir, course)
+
+    placed = {(r.student, r.assignment) for r in report.of("placed")}
+    assert placed == {(s, ASSIGNMENT) for s in
+                      ["alice", "alice.smith", "123456", "654321", "777", "bob", "carol", "dave", "erin"]}
+    for student, _ in placed:
+        folder = course / "submitted" / student / ASSIGNMENT
+        assert (folder / NOTEBOOK).read_bytes() == nb
+        assert (folder / "timestamp.txt").read_text().strip()
+    unplaced = {r.source for r in report.of("unplaced")}
+    assert unplaced == {"notes.txt", "???.ipynb", "frank_01_divergences.zip", "gina_01_divergences.zip"}
+    for source in unplaced:  # reported, kept, and copied aside
+        assert (export_dir / source).exists() and (course / "collected" / "unplaced" / source).exists()
+    dave = next(r for r in report.rows if r.student == "dave")
+    assert "wrong name" in dave.note and "not collected" in dave.note
+    rows = list(csv.DictReader(open(course / "collected" / "collect-report.csv")))
+    assert len(rows) == len(report.rows)
+
+
+def test_collect_keeps_the_newest_file_and_updates_on_rerun(tmp_path):
+    course = make_course(tmp_path / "course")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    old, new = export_dir / "alice_01_divergences.ipynb", export_dir / "alice_01_divergences_v2.ipynb"
+    old.write_bytes(hostile.dump(hostile.blank_notebook()))
+    new.write_bytes(hostile.dump(hostile.correct_notebook()))
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_700_000_100, 1_700_000_100))
+    report = collect(export_dir, course)
+    assert [r.source for r in report.of("placed")] == [new.name]
+    assert [r.source for r in report.of("superseded")] == [old.name]
+    target = course / "submitted" / "alice" / ASSIGNMENT / NOTEBOOK
+    assert target.read_bytes() == new.read_bytes()
+    assert "2023-11-14 22:15:00" in (target.parent / "timestamp.txt").read_text()
+    assert collect(export_dir, course).of("unchanged")
+    new.write_bytes(hostile.dump(hostile.blank_notebook()))
+    assert [r.source for r in collect(export_dir, course).of("updated")] == [new.name]
+
+
+def test_collect_with_a_custom_pattern_and_dry_run(tmp_path):
+    course = make_course(tmp_path / "course")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    (export_dir / "s1234567-homework.ipynb").write_bytes(hostile.dump(hostile.correct_notebook()))
+    report = collect(export_dir, course, assignment=ASSIGNMENT, pattern=r"^(?P<student>s\d{7})-", dry_run=True)
+    assert [(r.student, r.status) for r in report.rows] == [("s1234567", "placed (dry run)")]
+    assert not (course / "submitted").exists()
+    collect(export_dir, course, assignment=ASSIGNMENT, pattern=r"^(?P<student>s\d{7})-")
+    assert (course / "submitted" / "s1234567" / ASSIGNMENT / NOTEBOOK).exists()
+    with pytest.raises(ValueError, match="no assignment"):
+        collect(export_dir, course, assignment="99_nothing")
+
+
+# ----------------------------------------------------------------------------------------------
+# grade refuses to run student code unsandboxed unless told to
+
+def test_grade_refuses_without_bubblewrap(tmp_path, monkeypatch, capsys):
+    course = make_course(tmp_path / "course")
+    monkeypatch.setenv(sandbox.BWRAP_ENV, str(tmp_path / "no-bwrap"))
+    with pytest.raises(GradingRefused, match="--unsafe"):
+        grade(course, options=Options(), say=quiet)
+    from coursetools.cli import main
+
+    assert main(["--course-dir", str(course), "grade"]) == 2
+    assert "bubblewrap" in capsys.readouterr().err
+
+
+# ----------------------------------------------------------------------------------------------
+# The hostile corpus, graded once for the module.
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    if SANDBOX_PROBLEM is not None:
+        pytest.skip(f"no sandbox here: {SANDBOX_PROBLEM}")
+    root = make_course(tmp_path_factory.mktemp("corpus") / "course")
+    ctx = hostile.Context(course=root, victim="correct")
+    originals = {}
+    for case in hostile.CASES:
+        folder = hostile.write_submission(root, case, ctx)
+        originals[case.name] = digest(folder)
+    outcomes = {o.student: o for o in grade(root, options=FAST, say=print)}
+    feedback(root, say=quiet)
+    grades_csv = {row["student_id"]: row for row in csv.DictReader(open(export(root, say=quiet)))}
+    return {"root": root, "outcomes": outcomes, "csv": grades_csv, "originals": originals}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case", hostile.CASES, ids=[c.name for c in hostile.CASES])
+def test_hostile_submission_gets_what_it_deserves(corpus, case):
+    root, outcome = corpus["root"], corpus["outcomes"][case.name]
+    assert outcome.status == case.status, outcome.reason
+    assert outcome.score == case.score
+    assert outcome.max_score == hostile.FULL
+    assert float(corpus["csv"][case.name]["score"]) == case.score
+    assert corpus["csv"][case.name]["status"] == case.status
+    pages = list((root / "feedback" / case.name / ASSIGNMENT).glob("*.html"))
+    assert pages, "every submission gets a feedback page"
+    text = "\n".join(p.read_text() for p in pages)
+    for words in case.feedback:
+        assert words in text, f"the feedback of {case.name} should say {words!r}"
+
+
+@pytest.mark.slow
+def test_the_rest_of_the_class_is_unharmed(corpus):
+    root = corpus["root"]
+    assert set(corpus["outcomes"]) == {c.name for c in hostile.CASES}, "every submission was graded or rejected"
+    for case in hostile.CASES:  # nothing rewrote anyone's submission
+        assert digest(root / "submitted" / case.name / ASSIGNMENT) == corpus["originals"][case.name]
+    correct = nbformat.read(root / "autograded" / "correct" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    assert "{}" not in [c.source for c in correct.cells]
+    assert gradebook_scores(root)["correct"] == hostile.FULL
+
+
+@pytest.mark.slow
+def test_outputs_and_metadata_cannot_inflate_anything(corpus):
+    from nbgrader.api import Gradebook
+
+    root = corpus["root"]
+    flood = root / "autograded" / "print_100mb" / ASSIGNMENT / NOTEBOOK
+    assert flood.stat().st_size < 1_000_000
+    assert all(p.stat().st_size < 2_000_000 for p in (root / "feedback").rglob("*.html"))
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        assignment = gb.find_assignment(ASSIGNMENT)
+        assert float(assignment.max_score) == hostile.FULL
+        assert sorted(c.name for c in assignment.notebooks[0].grade_cells) == \
+            ["test_kl_mvn", "test_kl_monte_carlo", "test_kl_normal", "test_tv_normal"]
+
+
+@pytest.mark.slow
+def test_regrading_skips_what_is_done_and_redoes_what_changed(corpus):
+    root = corpus["root"]
+    assert grade(root, options=FAST, say=quiet) == []
+    before = read_state(root, ASSIGNMENT, "correct")["graded_at"]
+    (root / "submitted" / "blank" / ASSIGNMENT / NOTEBOOK).write_bytes(hostile.dump(hostile.correct_notebook()))
+    again = grade(root, options=FAST, say=quiet)
+    assert [(o.student, o.score) for o in again] == [("blank", hostile.FULL)]
+    assert read_state(root, ASSIGNMENT, "correct")["graded_at"] == before
+    scores = gradebook_scores(root)
+    assert len(scores) == len(hostile.CASES) and scores["blank"] == hostile.FULL
+
+
+def test_merging_a_result_twice_counts_it_once(tmp_path):
+    """What a rerun after a crash between the gradebook commit and the state file does."""
+    root = make_course(tmp_path / "course")
+    from coursetools.grade import prepare
+
+    template = prepare(root, ASSIGNMENT, tmp_path / "run")
+    result = {"outcome": {"assignment": ASSIGNMENT, "student": "zed", "status": "rejected", "max_score": 10.0,
+                          "reason": "test"}}
+    for _ in range(2):
+        merge(root, template.course_id, result)
+    assert gradebook_scores(root) == {"zed": 0.0}
+
+
+# ----------------------------------------------------------------------------------------------
+# Interrupted and resumed: nothing lost, nothing counted twice.
+
+@needs_sandbox
+@pytest.mark.slow
+def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
+    root = make_course(tmp_path / "course")
+    ctx = hostile.Context(course=root, victim="none")
+    students = {"ann": "correct", "ben": "blank", "cat": "correct", "dan": "blank"}
+    for student, case in students.items():
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(hostile.BY_NAME[case].make(ctx))
+    cmd = [sys.executable, "-m", "coursetools.cli", "--course-dir", str(root), "grade", "--workers", "2",
+           "--timeout", "30", "--cpu", "60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
+    for line in proc.stdout:
+        if line.startswith("[1/4]"):
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait()
+    done = {p.stem for p in (root / "grading" / ASSIGNMENT).glob("*.json")}
+    assert 1 <= len(done) < 4
+    stamps = {s: read_state(root, ASSIGNMENT, s)["graded_at"] for s in done}
+    rest = grade(root, options=FAST, say=quiet)
+    assert sorted(o.student for o in rest) == sorted(set(students) - done)
+    assert {s: read_state(root, ASSIGNMENT, s)["graded_at"] for s in done} == stamps
+    assert gradebook_scores(root) == {s: (hostile.FULL if c == "correct" else 0.0) for s, c in students.items()}
+
+
+# ----------------------------------------------------------------------------------------------
+# nbgrader's exchange on one machine: release, fetch, submit, collect -- then our grading.
+
+def nbgrader(*args: str, cwd: Path, exchange: Path, user: str | None = None) -> str:
+    argv = [str(Path(sys.executable).parent / "nbgrader"), *args, f"--Exchange.root={exchange}"]
+    if user:
+        argv.append(f"--CourseDirectory.student_id={user}")
+    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_exchange_flow_on_one_machine(tmp_path):
+    from coursetools.release import generate
+
+    course = make_course(tmp_path / "course")
+    exchange = tmp_path / "exchange"
+    exchange.mkdir()
+    exchange.chmod(0o777)
+    generate([ASSIGNMENT], course_root=course)
+    course_id = "unsupervised-generative"
+    nbgrader("release_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
+    answers = {"alice": hostile.correct_notebook(), "bob": hostile.blank_notebook()}
+    for student, nb in answers.items():
+        home = tmp_path / student
+        home.mkdir()
+        nbgrader("fetch_assignment", ASSIGNMENT, f"--course={course_id}", cwd=home, exchange=exchange)
+        fetched = home / ASSIGNMENT / NOTEBOOK
+        assert fetched.exists()
+        nbformat.write(nb, fetched)  # the student's work
+        nbgrader("submit", ASSIGNMENT, f"--course={course_id}", cwd=home, exchange=exchange, user=student)
+    nbgrader("collect", ASSIGNMENT, cwd=course, exchange=exchange)
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
+    outcomes = {o.student: o.score for o in grade(course, options=FAST, say=quiet)}
+    assert outcomes == {"alice": hostile.FULL, "bob": 0.0}
+    rows = {r["student_id"]: r for r in csv.DictReader(open(export(course, say=quiet)))}
+    assert rows["alice"]["score"] == "10" and rows["alice"]["timestamp"]
+
+
+# ----------------------------------------------------------------------------------------------
+# JupyterHub deployment files: they load, and agree with the course's config.
+
+def _load_config_file(path: Path):
+    from traitlets.config import Config
+
+    c = Config()
+    namespace = {"c": c, "get_config": lambda: c, "__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    return c
+
+
+def test_jupyterhub_deployment_files_are_consistent():
+    deploy = REPO / "deploy" / "jupyterhub"
+    course = _load_config_file(REPO / "nbgrader_config.py")
+    students = _load_config_file(deploy / "nbgrader_config_global.py")
+    grader = _load_config_file(deploy / "nbgrader_config_grader.py")
+    hub = _load_config_file(deploy / "jupyterhub_config.py")
+    course_id = course.CourseDirectory.course_id
+    assert students.CourseDirectory.course_id == grader.CourseDirectory.course_id == course_id
+    assert students.Exchange.root == grader.Exchange.root
+    service_names = [s["name"] for s in hub.JupyterHub.services]
+    assert course_id in service_names
+    groups = hub.JupyterHub.load_groups
+    assert f"formgrade-{course_id}" in groups and f"nbgrader-{course_id}" in groups
