@@ -34,7 +34,7 @@ def image_grid(images, nrow: int = 10, ax=None, title: str | None = None, cmap: 
     ncol = min(nrow, n)
     rows = -(-n // ncol)
     lo = float(x.min()) if vmin is None else vmin
-    grid = np.full((rows * (h + pad) - pad, ncol * (w + pad) - pad), lo)
+    grid = np.full((rows * (h + pad) - pad, ncol * (w + pad) - pad), float(lo))
     for i in range(n):
         r, c = divmod(i, ncol)
         grid[r * (h + pad):r * (h + pad) + h, c * (w + pad):c * (w + pad) + w] = x[i]

@@ -98,7 +98,7 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
         for batch in _batches(train, config.batch_size, perm):
             loss = loss_fn(model, batch)
             if not torch.isfinite(loss):
-                raise FloatingPointError(f"loss became {float(loss)} at epoch {epoch}")
+                raise FloatingPointError(f"loss became {loss.item()} at epoch {epoch}")
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
