@@ -12,6 +12,7 @@ until every explorer class in ``course_lib/widgets*.py`` has its case.
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from typing import Callable
 
 import nbformat
 import torch
+from scipy import stats
 
 from course_lib import divergences as D
 
@@ -33,6 +35,14 @@ class ExplorerCase:
     steps: dict[str, float]                    # slider description -> step of one arrow key
     oracle: Callable[[dict[str, float]], dict[str, float]]  # slider values -> the numbers shown
     digits: int = 4                            # decimals of the shown numbers
+    quick: Callable[[], object] | None = None  # builds the same explorer fast (default: the factory)
+
+    def build(self):
+        """An instance of the explorer, for checks that need no browser."""
+        if self.quick is not None:
+            return self.quick()
+        module, function = self.factory.split(":")
+        return getattr(importlib.import_module(module), function)()
 
 
 def divergences_of_normals(v: dict[str, float]) -> dict[str, float]:
@@ -63,6 +73,22 @@ def pareto_descent(v: dict[str, float]) -> dict[str, float]:
             "excess": (objective[0] - objective.min()).item()}
 
 
+def typicality_under_the_prior(v: dict[str, float]) -> dict[str, float]:
+    """log p(z) for p = N(0, I_2) (torch.distributions) and P(|Z| > |z|) = P(chi^2_2 > |z|^2) (scipy)."""
+    z = torch.tensor([v["z1"], v["z2"]], dtype=torch.float64)
+    prior = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64),
+                                                   torch.eye(2, dtype=torch.float64))
+    return {"log p(z)": prior.log_prob(z).item(), "P(|Z|>|z|)": float(stats.chi2.sf((z ** 2).sum().item(), df=2))}
+
+
+def untrained_latent_explorer():
+    """The lecture-04 explorer around an untrained 2-D VAE: same sliders and numbers, no training."""
+    from course_lib.vae import VAE, VAEConfig
+    from course_lib.widgets_vae import LatentExplorer
+
+    return LatentExplorer(VAE(VAEConfig(latent_dim=2, hidden=128, level_rank=2)))
+
+
 CASES = [
     ExplorerCase(
         name="divergence",
@@ -79,6 +105,15 @@ CASES = [
         call=r"pareto_explorer\((problem=)?(\"bumped\")?\)",  # the oracle is for the bumped problem
         steps={"lambda": 0.05, "start": 0.1},
         oracle=pareto_descent,
+    ),
+    ExplorerCase(
+        name="latent",
+        factory="course_lib.widgets_vae:latent_explorer",
+        notebook="lectures/04_elbo_vae.ipynb",
+        call=r"latent_explorer\(.*\)",
+        steps={"z1": 0.05, "z2": 0.05},
+        oracle=typicality_under_the_prior,
+        quick=untrained_latent_explorer,
     ),
 ]
 

@@ -16,11 +16,6 @@ from .explorers import CASES, cells_showing
 REPO = Path(__file__).resolve().parents[2]
 
 
-def build(factory: str):
-    module, function = factory.split(":")
-    return getattr(importlib.import_module(module), function)()
-
-
 def explorer_classes() -> set[type]:
     """Every Explorer subclass defined in course_lib/widgets*.py."""
     found = set()
@@ -32,7 +27,7 @@ def explorer_classes() -> set[type]:
 
 
 def test_every_explorer_of_the_course_has_a_browser_case():
-    covered = {type(build(case.factory)) for case in CASES}
+    covered = {type(case.build()) for case in CASES}
     missing = sorted(cls.__qualname__ for cls in explorer_classes() - covered)
     assert not missing, f"explorers without a case in tests/browser/explorers.py: {missing}"
 
@@ -47,7 +42,7 @@ def test_every_explorer_is_benchmarked():
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_matches_the_widget(case):
-    explorer = build(case.factory)
+    explorer = case.build()
     steps = {s.description: s.step for s in explorer.sliders.values()}
     assert steps == pytest.approx(case.steps), f"{case.name}: sliders/steps on the page differ from the case"
     for s in explorer.sliders.values():
@@ -63,6 +58,7 @@ def test_case_matches_the_widget(case):
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_lecture_shows_the_explorer(case):
+    assert (REPO / case.notebook).exists(), f"{case.notebook} (the lecture of the {case.name} explorer) is missing"
     assert cells_showing(REPO / case.notebook, case), f"{case.notebook}: no cell ends with {case.call!r}"
 
 
