@@ -195,20 +195,46 @@ def _generate(course: Path, assignment: str, db: str) -> None:
                              f"{result.get('error', '')}\n{result.get('log', '')[-3000:]}")
 
 
+def _signature(url: str, cid: str, assignment: str) -> tuple | None:
+    """What nbgrader knows of an assignment's cells (None if the gradebook lacks it)."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with warnings.catch_warnings(), Gradebook(url, cid) as gb:
+        warnings.simplefilter("ignore")
+        try:
+            a = gb.find_assignment(assignment)
+        except MissingEntry:
+            return None
+        rows = []
+        for nb in a.notebooks:
+            rows += [(nb.name, "source", c.name, c.cell_type, c.locked, c.checksum) for c in nb.source_cells]
+            rows += [(nb.name, "grade", c.name, float(c.max_score)) for c in nb.grade_cells]
+            rows += [(nb.name, "solution", c.name) for c in nb.solution_cells]
+            rows += [(nb.name, "task", c.name, float(c.max_score)) for c in nb.task_cells]
+        return tuple(sorted(map(str, rows)))
+
+
 def prepare(root: Path, assignment: str, run_dir: Path) -> Template:
-    """Put ``assignment`` into the course gradebook and build the workers' template for it."""
+    """Build the workers' template for ``assignment`` and make sure the course gradebook has it."""
     from nbgrader.api import Gradebook
 
     root = Path(root).resolve()
     cid = course_id(root)
-    # 1. The course gradebook learns (or re-learns) the assignment's cells; exercises/ is untouched.
-    _generate(_scratch_course(root, assignment, run_dir / f"sync-{assignment}"), assignment, db_url(root))
-    with Gradebook(db_url(root), cid) as gb:
-        duedate = gb.find_assignment(assignment).duedate
-    # 2. A fresh gradebook with only this assignment (and its due date, for late penalties).
+    # 1. A gradebook holding only this assignment, generated from solutions/ (release in scratch).
     template = _scratch_course(root, assignment, run_dir / f"template-{assignment}")
     _generate(template, assignment, db_url(template))
-    with Gradebook(db_url(template), cid) as gb:
+    # 2. The course gradebook learns (or re-learns) the assignment's cells; exercises/ is untouched.
+    real = root / "gradebook.db"
+    if not real.exists():
+        shutil.copy(template / "gradebook.db", real)
+    elif _signature(db_url(root), cid, assignment) != _signature(db_url(template), cid, assignment):
+        _generate(_scratch_course(root, assignment, run_dir / f"sync-{assignment}"), assignment, db_url(root))
+    # 3. The template gets the course's due date (for late penalties).
+    with warnings.catch_warnings(), Gradebook(db_url(root), cid) as gb:
+        warnings.simplefilter("ignore")
+        duedate = gb.find_assignment(assignment).duedate
+    with warnings.catch_warnings(), Gradebook(db_url(template), cid) as gb:
+        warnings.simplefilter("ignore")
         a = gb.update_or_create_assignment(assignment, duedate=duedate)
         max_score = float(a.max_score)
     return Template(assignment, template, max_score, cid)

@@ -14,7 +14,7 @@ What the kernel sees (everything else of the machine does not exist for it):
 
 - read-only: /usr, /etc, /bin, /lib* (system), the Python installation and virtual environment,
   and the ``course_lib`` package (the harness and the data helpers it imports);
-- read-write: a private /tmp and a private working directory (both size-limited tmpfs; the working
+- read-write: a private /tmp, /dev/shm and working directory (size-limited tmpfs; the working
   directory starts as a copy of the non-notebook files next to the notebook), and the jupyter
   runtime folder holding its connection file and IPC sockets;
 - no network (own network namespace: only a loopback device); jupyter talks to it through IPC
@@ -163,6 +163,7 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
 
     size = str(limits.tmp_mb * 2**20)
     argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # POSIX semaphores (joblib, torch)
     created.add(Path("/tmp"))
     for path in readonly:
         make_parents(path)

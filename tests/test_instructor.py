@@ -213,8 +213,8 @@ def test_outputs_and_metadata_cannot_inflate_anything(corpus):
     with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
         assert float(assignment.max_score) == hostile.FULL
-        assert sorted(c.name for c in assignment.notebooks[0].grade_cells) == \
-            ["test_kl_mvn", "test_kl_monte_carlo", "test_kl_normal", "test_tv_normal"]
+        assert {c.name for c in assignment.notebooks[0].grade_cells} == \
+            {"test_kl_normal", "test_tv_normal", "test_kl_mvn", "test_kl_monte_carlo"}
 
 
 @pytest.mark.slow
@@ -251,7 +251,7 @@ def test_merging_a_result_twice_counts_it_once(tmp_path):
 def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
     root = make_course(tmp_path / "course")
     ctx = hostile.Context(course=root, victim="none")
-    students = {"ann": "correct", "ben": "blank", "cat": "correct", "dan": "blank"}
+    students = {"ann": "correct", "ben": "blank", "cat": "blank"}
     for student, case in students.items():
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
@@ -260,12 +260,12 @@ def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
            "--timeout", "30", "--cpu", "60"]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=REPO)
     for line in proc.stdout:
-        if line.startswith("[1/4]"):
+        if line.startswith("[1/3]"):
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait()
     done = {p.stem for p in (root / "grading" / ASSIGNMENT).glob("*.json")}
-    assert 1 <= len(done) < 4
+    assert 1 <= len(done) < 3
     stamps = {s: read_state(root, ASSIGNMENT, s)["graded_at"] for s in done}
     rest = grade(root, options=FAST, say=quiet)
     assert sorted(o.student for o in rest) == sorted(set(students) - done)
@@ -276,18 +276,31 @@ def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
 # ----------------------------------------------------------------------------------------------
 # nbgrader's exchange on one machine: release, fetch, submit, collect -- then our grading.
 
-def nbgrader(*args: str, cwd: Path, exchange: Path, user: str | None = None) -> str:
-    argv = [str(Path(sys.executable).parent / "nbgrader"), *args, f"--Exchange.root={exchange}"]
-    if user:
-        argv.append(f"--CourseDirectory.student_id={user}")
-    result = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout + result.stderr
+def exchange_step(step: str, *, exchange: Path, course_id: str, home: Path, student: str | None = None) -> None:
+    """One of nbgrader's exchange steps, as ``nbgrader <step>`` runs it (in process: faster)."""
+    from nbgrader.auth import Authenticator
+    from nbgrader.coursedir import CourseDirectory
+    from nbgrader.exchange import ExchangeFactory
+    from traitlets.config import Config
+
+    c = Config()
+    c.Exchange.root = str(exchange)
+    c.Exchange.assignment_dir = str(home)
+    c.CourseDirectory.root = str(home)
+    c.CourseDirectory.course_id = course_id
+    c.CourseDirectory.assignment_id = ASSIGNMENT
+    if student:
+        c.CourseDirectory.student_id = student
+    factory = ExchangeFactory(config=c)
+    action = getattr(factory, step)(coursedir=CourseDirectory(config=c), authenticator=Authenticator(config=c), config=c)
+    action.start()
 
 
 @needs_sandbox
 @pytest.mark.slow
 def test_exchange_flow_on_one_machine(tmp_path):
+    """release_assignment -> fetch_assignment -> submit -> collect, then our grade and export."""
+    from coursetools.nbapi import api, chdir
     from coursetools.release import generate
 
     course = make_course(tmp_path / "course")
@@ -295,18 +308,22 @@ def test_exchange_flow_on_one_machine(tmp_path):
     exchange.mkdir()
     exchange.chmod(0o777)
     generate([ASSIGNMENT], course_root=course)
-    course_id = "unsupervised-generative"
-    nbgrader("release_assignment", ASSIGNMENT, cwd=course, exchange=exchange)
+    instructor = api(course, Exchange__root=str(exchange))
+    course_id = instructor.coursedir.course_id
+    with chdir(course):
+        assert instructor.release_assignment(ASSIGNMENT)["success"]
     answers = {"alice": hostile.correct_notebook(), "bob": hostile.blank_notebook()}
     for student, nb in answers.items():
         home = tmp_path / student
         home.mkdir()
-        nbgrader("fetch_assignment", ASSIGNMENT, f"--course={course_id}", cwd=home, exchange=exchange)
+        exchange_step("FetchAssignment", exchange=exchange, course_id=course_id, home=home)
         fetched = home / ASSIGNMENT / NOTEBOOK
         assert fetched.exists()
         nbformat.write(nb, fetched)  # the student's work
-        nbgrader("submit", ASSIGNMENT, f"--course={course_id}", cwd=home, exchange=exchange, user=student)
-    nbgrader("collect", ASSIGNMENT, cwd=course, exchange=exchange)
+        with chdir(home):
+            exchange_step("Submit", exchange=exchange, course_id=course_id, home=home, student=student)
+    with chdir(course):
+        assert instructor.collect(ASSIGNMENT)["success"]
     assert sorted(p.name for p in (course / "submitted").iterdir()) == ["alice", "bob"]
     outcomes = {o.student: o.score for o in grade(course, options=FAST, say=quiet)}
     assert outcomes == {"alice": hostile.FULL, "bob": 0.0}

@@ -70,6 +70,12 @@ def test_writes_stay_in_the_private_working_copy(tmp_path):
     assert not (tmp_path / "work" / "mine.txt").exists(), "the working copy must not persist on the host"
 
 
+def test_posix_semaphores_work(tmp_path):
+    """joblib and torch's DataLoader need /dev/shm; a warning there would fail a test cell."""
+    result = run_py("import multiprocessing as mp; mp.Semaphore(); print('ok')", tmp_path)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr
+
+
 def test_no_network(tmp_path):
     result = run_py("""
         import socket

@@ -1,0 +1,104 @@
+"""How long sandboxed autograding takes: seconds per submission per exercise, 1 worker vs all cores.
+
+For every assignment in ``solutions/``, a scratch course gets ``2 x cores`` (at least 4) copies of a
+full-marks submission (the released notebook with the reference answers filled in), which
+``coursetools.grade`` grades twice: with one worker, then with one worker per core. The time is
+the whole ``grade()`` call (template, workers' start-up, kernels, verification, gradebook
+merges) divided by the number of submissions.
+
+    python -m benchmarks.grading_bench        # prints the rows
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+
+from coursetools.grade import Options, grade
+from coursetools.nbapi import REPO, assignments
+
+TARGET_SECONDS = 5.0
+
+
+def full_marks_notebook(assignment: str) -> nbformat.NotebookNode:
+    """The released notebook with every answer cell holding the reference answer."""
+    (source_path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(REPO / "exercises" / assignment / source_path.name, as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: "\n".join(
+        line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+        for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
+
+
+def _course(root: Path, assignment: str, students: int) -> Path:
+    root.mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
+    nb = full_marks_notebook(assignment)
+    (source_path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
+    for i in range(students):
+        folder = root / "submitted" / f"student{i:03d}" / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(nb, folder / source_path.name)
+    return root
+
+
+def measure(assignment: str, workers: int, students: int) -> tuple[float, float, float]:
+    """Grade ``students`` copies: (wall s per submission, steady-state s per submission, mean score).
+
+    Steady state: the time between the ``workers``-th and the last result over the submissions
+    graded in it -- without the once-per-run costs (template, workers' start-up).
+    """
+    stamps = []
+
+    def say(line: str) -> None:
+        if line.startswith("["):
+            stamps.append(time.perf_counter())
+
+    with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
+        root = _course(Path(tmp) / "course", assignment, students)
+        start = time.perf_counter()
+        outcomes = grade(root, options=Options(workers=workers), say=say)
+        wall = time.perf_counter() - start
+    steady = (stamps[-1] - stamps[workers - 1]) / (len(stamps) - workers)
+    scores = [o.score / o.max_score for o in outcomes if o.max_score]
+    return wall / students, steady, sum(scores) / max(1, len(scores))
+
+
+def run() -> list[dict]:
+    cores = os.cpu_count() or 1
+    students = max(6, 3 * cores)
+    rows = []
+    for assignment in assignments(REPO):
+        if not (REPO / "exercises" / assignment).is_dir():
+            continue
+        seq_wall, seq, ok_seq = measure(assignment, 1, students)
+        par_wall, par, ok_par = measure(assignment, cores, students)
+        config = f"{students} full-marks submissions, sandboxed (bwrap), {cores} cores"
+        note = "" if ok_seq == ok_par == 1 else f" (mean score {ok_seq:.0%}/{ok_par:.0%}: not full marks!)"
+        rows += [
+            {"metric": f"grading {assignment}: s per submission, 1 worker", "value": f"{seq:.2f}",
+             "target": "-", "config": f"{config}, steady state (whole run: {seq_wall:.2f}){note}"},
+            {"metric": f"grading {assignment}: s per submission, {cores} workers", "value": f"{par:.2f}",
+             "target": f"<= {TARGET_SECONDS:g}", "config": f"{config}, steady state (whole run: {par_wall:.2f}){note}"},
+            {"metric": f"grading {assignment}: speed-up with {cores} workers", "value": f"{seq / par:.2f}x",
+             "target": f"near {cores}x", "config": config},
+        ]
+    return rows
+
+
+if __name__ == "__main__":
+    for row in run():
+        print(f"{row['metric']:<60} {row['value']:>8}  target {row['target']:<8} {row['config']}")
