@@ -14,6 +14,7 @@ Oracles, all computed after the submitted function has returned:
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -26,6 +27,20 @@ REFERENCES = tuple(f"course_lib.vae.{name}" for name in (
     "expected_image", "vae_loss", "binarize", "latent_grid"))
 
 Z = 5.5  # width of the confidence bands, in standard errors
+
+
+def one_thread(fn):
+    """Run ``fn`` with one torch thread: these tensors are tiny, and on a busy CPU waking a second
+    thread for each small operation costs far more than the operation (seconds per check)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+    return wrapper
 
 
 # --- reparameterize ----------------------------------------------------------------------------
@@ -43,6 +58,7 @@ def _reparam_inputs(g: torch.Generator) -> dict:
     return {"mu": mu, "log_var": log_var, "weights": weights, "seed": seed}
 
 
+@one_thread
 def _call_reparameterize(fn, inputs: dict):
     mu_leaf = inputs["mu"].clone().requires_grad_(True)
     log_var_leaf = inputs["log_var"].clone().requires_grad_(True)
@@ -64,6 +80,7 @@ def _call_reparameterize(fn, inputs: dict):
     return (z.mean(0), z.var(0), (z - inputs["mu"]).sum(0), grad_mu, grad_log_var)
 
 
+@one_thread
 def _judge_reparameterize(inputs: dict, output) -> None:
     items = as_items(output, 5, "the probe of reparameterize")
     mean, var, offset, grad_mu, grad_log_var = (as_tensor(t, (L_REPARAM,), name) for t, name in zip(
@@ -98,6 +115,7 @@ def _kl_inputs(g: torch.Generator) -> dict:
             "log_var": 3 * torch.rand(B_KL, L_KL, generator=g) - 1.5}
 
 
+@one_thread
 def _judge_kl(inputs: dict, output) -> None:
     actual = as_tensor(output, (B_KL,), "gaussian_kl_standard(mu, log_var) for mu of shape (6, 3)")
     mu, log_var = inputs["mu"].double(), inputs["log_var"].double()
@@ -197,6 +215,7 @@ def _gaussian_kl(mean_q, var_q, mean_p, cov_p) -> torch.Tensor:
                          MultivariateNormal(mean_p, cov_p.expand(mean_q.shape[0], L_TOY, L_TOY)))
 
 
+@one_thread
 def _call_bound(fn, inputs: dict):
     """Evaluate the bound with the exact posterior and with the imperfect encoder."""
     out = []
@@ -213,6 +232,7 @@ def _call_bound(fn, inputs: dict):
 K_ELBO = 4000
 
 
+@one_thread
 def _judge_elbo(inputs: dict, output) -> None:
     exact_out, other_out = as_items(output, 2, "elbo on the toy model")
     k = inputs["k"]
@@ -253,6 +273,7 @@ def _log_second_moment(q_mean, q_var, post_mean, post_cov) -> torch.Tensor:
     return const - 0.5 * c0 - 0.5 * torch.logdet(prec) + 0.5 * quad
 
 
+@one_thread
 def _judge_iwae(inputs: dict, output) -> None:
     exact_out, other_out = as_items(output, 2, "iwae_bound on the toy model")
     k = inputs["k"]

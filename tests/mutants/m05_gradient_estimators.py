@@ -1,0 +1,26 @@
+from . import Mutant
+
+MUTANTS = [
+    Mutant("score of log_sigma without its -1 (the d log(1/sigma) term of log N)", "score_function_grad",
+           "weight * (eps ** 2 - 1)", "weight * eps ** 2",
+           "estimators.score_function_grad", "test_score_function_grad"),
+    Mutant("score of mu without its 1/sigma", "score_function_grad",
+           "return weight * eps / sigma,", "return weight * eps,",
+           "estimators.score_function_grad", "test_score_function_grad"),
+    Mutant("no score at all: f(z) itself taken as the gradient estimate", "score_function_grad",
+           "return weight * eps / sigma, weight * (eps ** 2 - 1)",
+           "return weight.expand(n, mu.shape[0]), weight.expand(n, mu.shape[0])",
+           "estimators.score_function_grad", "test_score_function_grad"),
+    Mutant("baseline ignored", "score_function_grad",
+           "values = values - baseline", "values = values",
+           "estimators.score_function_grad", "test_score_function_grad"),
+    Mutant("baseline added instead of subtracted", "score_function_grad",
+           "values = values - baseline", "values = values + baseline",
+           "estimators.score_function_grad", "test_score_function_grad"),
+    Mutant("pathwise log_sigma gradient without the factor sigma (dz/dlog_sigma = sigma eps)", "pathwise_grad",
+           "return grad_z, grad_z * sigma * eps", "return grad_z, grad_z * eps",
+           "estimators.pathwise_grad", "test_pathwise_grad"),
+    Mutant("pathwise log_sigma gradient without eps", "pathwise_grad",
+           "return grad_z, grad_z * sigma * eps", "return grad_z, grad_z * sigma",
+           "estimators.pathwise_grad", "test_pathwise_grad"),
+]
