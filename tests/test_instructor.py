@@ -189,6 +189,8 @@ def test_hostile_submission_gets_what_it_deserves(corpus, case):
     text = "\n".join(p.read_text() for p in pages)
     for words in case.feedback:
         assert words in text, f"the feedback of {case.name} should say {words!r}"
+    for words in case.absent:
+        assert words not in text, f"the feedback of {case.name} must not contain {words!r}"
 
 
 @pytest.mark.slow

@@ -44,6 +44,7 @@ class Case:
     score: float                                # the score it deserves
     feedback: tuple[str, ...] = ()              # text the feedback must contain
     filename: str = NOTEBOOK                    # its name in submitted/<name>/01_divergences/
+    absent: tuple[str, ...] = ()                # text the feedback must not contain
 
 
 # ----------------------------------------------------------------------------------------------
@@ -135,6 +136,19 @@ def _empty_notebook(nb, ctx):
     nb.cells = []
 
 
+def _fake_partial_credit(nb, ctx):
+    answer = cell(nb, "kl_normal")
+    answer.source = ("_ip = get_ipython()\n_ip.events.register('pre_run_cell', lambda *a: _ip.displayhook(2))\n"
+                     + answer.source)
+
+
+def _script_injection(nb, ctx):
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("Nice work! <script>alert('markdown-xss')</script>"))
+    cell(nb, "kl_normal").source = ("from IPython.display import HTML, display\n"
+                                    "display(HTML(\"<script>alert('output-xss')</script>\"))\n"
+                                    + cell(nb, "kl_normal").source)
+
+
 def _wrong_name(ctx):
     return dump(correct_notebook())
 
@@ -151,7 +165,8 @@ CASES: list[Case] = [
          attack("", wrong="    return (mu_p -"), "graded", 8.0, ("SyntaxError",)),
     Case("infinite_loop", "an infinite loop (interrupted at the cell timeout)",
          attack("while True:\n    pass"), "graded", 8.0, ("CellTimeoutError",)),
-    Case("loop_ignoring_interrupts", "an infinite loop that ignores interrupts (killed by the CPU limit)",
+    Case("loop_ignoring_interrupts", "an infinite loop that ignores interrupts (the kernel is given up after "
+         "two timeouts in a row)",
          attack("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
          "graded", 0.0, ("CellTimeoutError",)),
     Case("memory_bomb", "allocating 64 GiB",
@@ -222,10 +237,9 @@ CASES: list[Case] = [
     Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
          attack("import course_lib.grading as _g\n_g.check = lambda *a, **k: None"),
          "graded", 0.0, ("no result of the hidden test reached the grader",)),
-    Case("fake_partial_credit", "an IPython hook emitting '1000' as each cell's result, wrong answer",
-         attack("_ip = get_ipython()\n"
-                "_ip.events.register('pre_run_cell', lambda *a: _ip.displayhook(1000))", wrong=WRONG_KL),
-         "graded", 8.0, ("HiddenTestFailed",)),
+    Case("fake_partial_credit", "an unanswered notebook whose IPython hook emits '2' as each cell's result "
+         "(nbgrader would read it as 2 points of partial credit per test)",
+         _edit(_fake_partial_credit, base=blank_notebook), "graded", 0.0, ("NotImplementedError",)),
     Case("read_solutions", "opening the source notebook under solutions/",
          attack("print(open('{repo}/solutions/01_divergences/01_divergences.ipynb').read()[:300])"),
          "graded", 8.0, ("FileNotFoundError",)),
@@ -250,6 +264,9 @@ CASES: list[Case] = [
          "graded", 8.0, ("OSError",)),
     Case("print_100mb", "printing 100 MB (kept out of the notebook and the feedback)",
          attack("for _ in range(100):\n    print('x' * 1_000_000)"), "graded", FULL, ("truncated",)),
+    Case("script_injection", "<script> in a markdown cell and in an HTML output (feedback is sanitized)",
+         _edit(_script_injection), "graded", FULL,
+         ("Nice work!",), absent=("<script>alert('markdown-xss')", "<script>alert('output-xss')")),
     Case("invalid_json", "a notebook file that is not valid JSON",
          lambda ctx: dump(correct_notebook())[:5000], "rejected", 0.0, ("not a valid notebook",)),
     Case("wrong_name", "the notebook saved under another name",
