@@ -209,8 +209,11 @@ def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, 
         re.compile(pattern)  # a bad regex is the instructor's error: raise re.error now
     report = Report()
     candidates: dict[tuple[str, str], list[tuple[Path, dict[str, bytes], list[str]]]] = {}
-    for path in sorted(p for p in export_dir.rglob("*") if p.is_file()):
+    for path in sorted(p for p in export_dir.rglob("*") if p.is_file() or p.is_symlink()):
         rel = path.relative_to(export_dir).as_posix()
+        if path.is_symlink():
+            report.rows.append(Row(rel, "unplaced", note="a symbolic link (not followed)"))
+            continue
         if any(part.startswith(".") for part in path.relative_to(export_dir).parts) or "__MACOSX" in rel:
             report.rows.append(Row(rel, "ignored", note="hidden or system file"))
             continue
@@ -254,7 +257,7 @@ def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, 
         for row in report.of("unplaced"):
             target = root / "collected" / "unplaced" / row.source
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(export_dir / row.source, target)
+            shutil.copy2(export_dir / row.source, target, follow_symlinks=False)
         report.write_csv(root / "collected" / "collect-report.csv")
     return report
 

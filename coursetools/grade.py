@@ -363,8 +363,15 @@ def grade_submission(job: Job, setup: WorkerSetup) -> dict:
                                          + ("" if not notes else f" ({notes[-1]})"))
         return {"outcome": asdict(Outcome(status="rejected", reason=reason, notes=notes, **base))}
     notes += [f"Not graded: {p}" for p in problems]
-    if (folder / "timestamp.txt").is_file():
-        shutil.copy(folder / "timestamp.txt", dest / "timestamp.txt")
+    stamp = folder / "timestamp.txt"
+    if stamp.is_file() and not stamp.is_symlink():
+        from nbgrader.utils import parse_utc
+
+        try:
+            parse_utc(stamp.read_text(errors="replace")[:100].strip())
+            shutil.copy(stamp, dest / "timestamp.txt")
+        except Exception:  # noqa: BLE001 - an unreadable time is noted, not fatal
+            notes.append("The submission time (timestamp.txt) could not be read; it is treated as on time.")
 
     # The scratch course: config + sandbox settings, the assignment's source files, its gradebook.
     config = _config_file(setup.course_root).read_text()
@@ -577,8 +584,24 @@ def _short_tmp() -> Path:
     return base if len(str(base)) < 40 else Path("/tmp")
 
 
+def _remove_stale_runs(base: Path) -> None:
+    """Scratch folders of grading runs that were killed (their owner process is gone)."""
+    for run_dir in base.glob("cg-*"):
+        try:
+            pid = int((run_dir / "owner.pid").read_text())
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)  # progress shows at once, also through a pipe (| tee log)
+
+
 def grade(root: Path = REPO, names: list[str] | None = None, students: list[str] | None = None,
-          options: Options | None = None, say: Callable[[str], None] = print) -> list[Outcome]:
+          options: Options | None = None, say: Callable[[str], None] = _say) -> list[Outcome]:
     """Grade every collected, not yet graded submission of ``names`` (default: all assignments)."""
     options = options or Options()
     root = Path(root).resolve()
@@ -598,8 +621,10 @@ def grade(root: Path = REPO, names: list[str] | None = None, students: list[str]
     n_workers = max(1, min(options.workers or os.cpu_count() or 1, len(jobs)))
     say(f"grading {len(jobs)} submissions ({done} already done) with {n_workers} workers"
         + (", UNSAFE: no sandbox" if options.unsafe else ", sandboxed"))
+    _remove_stale_runs(_short_tmp())
     run_dir = Path(tempfile.mkdtemp(prefix="cg-", dir=_short_tmp()))
     os.chmod(run_dir, 0o711)
+    (run_dir / "owner.pid").write_text(str(os.getpid()))
     outcomes = []
     start = time.monotonic()
     try:

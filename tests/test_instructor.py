@@ -10,7 +10,6 @@ about a minute on two cores.
 from __future__ import annotations
 
 import csv
-import json
 import os
 import shutil
 import signal
@@ -88,6 +87,7 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
     _zip(export_dir / "erin_01_divergences.zip", {"01_divergences.ipynb": nb})
     _zip(export_dir / "frank_01_divergences.zip", {"readme.md": b"forgot the notebook"})
     (export_dir / "gina_01_divergences.zip").write_bytes(b"PK not really a zip")
+    (export_dir / "zed_01_divergences.ipynb").symlink_to(REPO / "solutions" / ASSIGNMENT / NOTEBOOK)
 
     report = collect(export_dir, course)
 
@@ -99,9 +99,12 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
         assert (folder / NOTEBOOK).read_bytes() == nb
         assert (folder / "timestamp.txt").read_text().strip()
     unplaced = {r.source for r in report.of("unplaced")}
-    assert unplaced == {"notes.txt", "???.ipynb", "frank_01_divergences.zip", "gina_01_divergences.zip"}
-    for source in unplaced:  # reported, kept, and copied aside
-        assert (export_dir / source).exists() and (course / "collected" / "unplaced" / source).exists()
+    assert unplaced == {"notes.txt", "???.ipynb", "frank_01_divergences.zip", "gina_01_divergences.zip",
+                        "zed_01_divergences.ipynb"}
+    for source in unplaced:  # reported, kept, and copied aside (a link as a link: never followed)
+        assert (export_dir / source).exists() and (course / "collected" / "unplaced" / source).is_symlink() \
+            == (source == "zed_01_divergences.ipynb")
+        assert os.path.lexists(course / "collected" / "unplaced" / source)
     dave = next(r for r in report.rows if r.student == "dave")
     assert "wrong name" in dave.note and "not collected" in dave.note
     rows = list(csv.DictReader(open(course / "collected" / "collect-report.csv")))
@@ -154,6 +157,17 @@ def test_grade_refuses_without_bubblewrap(tmp_path, monkeypatch, capsys):
 
     assert main(["--course-dir", str(course), "grade"]) == 2
     assert "bubblewrap" in capsys.readouterr().err
+
+
+def test_unsafe_grades_without_bubblewrap(tmp_path, monkeypatch):
+    """--unsafe is the explicit way out where bubblewrap cannot run (limits only, no isolation)."""
+    course = make_course(tmp_path / "course")
+    folder = course / "submitted" / "ann" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_bytes(hostile.dump(hostile.blank_notebook()))
+    monkeypatch.setenv(sandbox.BWRAP_ENV, str(tmp_path / "no-bwrap"))
+    outcomes = grade(course, options=Options(workers=1, unsafe=True, cell_timeout=30), say=quiet)
+    assert [(o.student, o.status, o.score) for o in outcomes] == [("ann", "graded", 0.0)]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,6 +234,20 @@ def test_outputs_and_metadata_cannot_inflate_anything(corpus):
 
 
 @pytest.mark.slow
+def test_status_counts_everything_and_lists_the_problems(corpus, capsys):
+    from coursetools.cli import main
+
+    assert main(["--course-dir", str(corpus["root"]), "status"]) == 0
+    out = capsys.readouterr().out
+    row = next(line.split() for line in out.splitlines() if line.startswith(ASSIGNMENT))
+    rejected = sum(c.status == "rejected" for c in hostile.CASES)
+    assert row[1:] == [str(len(hostile.CASES)), str(len(hostile.CASES) - rejected), str(rejected), "0", "0",
+                       str(len(hostile.CASES))]
+    assert "invalid_json: 01_divergences.ipynb is not a valid notebook" in out
+    assert "calls_reference: review: calls course_lib reference code" in out
+
+
+@pytest.mark.slow
 def test_regrading_skips_what_is_done_and_redoes_what_changed(corpus):
     root = corpus["root"]
     assert grade(root, options=FAST, say=quiet) == []
@@ -265,7 +293,7 @@ def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
         if line.startswith("[1/3]"):
             proc.send_signal(signal.SIGKILL)
             break
-    proc.wait()
+    assert proc.wait() == -signal.SIGKILL, "the run must be killed in the middle"
     done = {p.stem for p in (root / "grading" / ASSIGNMENT).glob("*.json")}
     assert 1 <= len(done) < 3
     stamps = {s: read_state(root, ASSIGNMENT, s)["graded_at"] for s in done}

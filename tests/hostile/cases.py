@@ -45,6 +45,7 @@ class Case:
     feedback: tuple[str, ...] = ()              # text the feedback must contain
     filename: str = NOTEBOOK                    # its name in submitted/<name>/01_divergences/
     absent: tuple[str, ...] = ()                # text the feedback must not contain
+    link: bool = False                          # make() gives a path: the file is a symlink to it
 
 
 # ----------------------------------------------------------------------------------------------
@@ -269,6 +270,10 @@ CASES: list[Case] = [
          ("Nice work!",), absent=("<script>alert('markdown-xss')", "<script>alert('output-xss')")),
     Case("invalid_json", "a notebook file that is not valid JSON",
          lambda ctx: dump(correct_notebook())[:5000], "rejected", 0.0, ("not a valid notebook",)),
+    Case("symlink_to_solution", "a symbolic link to the source notebook in solutions/ instead of a file "
+         "(e.g. planted in a shared exchange folder)",
+         lambda ctx: str(REPO / "solutions" / ASSIGNMENT / NOTEBOOK).encode(), "rejected", 0.0,
+         ("symbolic link",), link=True),
     Case("wrong_name", "the notebook saved under another name",
          _wrong_name, "graded", FULL, ("instead of",), filename="my_homework_final.ipynb"),
     Case("empty_file", "an empty file", lambda ctx: b"", "rejected", 0.0, ("empty",)),
@@ -284,7 +289,10 @@ def write_submission(course: Path, case: Case, ctx: Context) -> Path:
     """Write ``case`` as ``course/submitted/<case.name>/01_divergences/<file>``; return the folder."""
     folder = Path(course) / "submitted" / case.name / ASSIGNMENT
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / case.filename).write_bytes(case.make(ctx))
+    if case.link:
+        (folder / case.filename).symlink_to(case.make(ctx).decode())
+    else:
+        (folder / case.filename).write_bytes(case.make(ctx))
     (folder / "timestamp.txt").write_text("2026-01-15 12:00:00.000000 UTC\n")
     return folder
 
