@@ -249,3 +249,34 @@ def test_a_few_epochs_of_training_lower_the_test_loss():
     fit(model, V.vae_loss, x_train[:300], config=FitConfig(epochs=5, batch_size=50, lr=3e-3, progress=False))
     after = -model.elbo(x_test, generator=seeded(0)).mean().item()
     assert after < before - 30   # untrained: about 64 log 17 = 181 nats
+
+
+# --- the latent explorer (course_lib.widgets_vae) -----------------------------------------------
+
+def test_latent_explorer_shows_the_prior_density_of_z_and_the_decoded_image():
+    from course_lib.widgets_vae import LatentExplorer, prior_values
+
+    torch.manual_seed(0)
+    model = V.VAE(V.VAEConfig(latent_dim=2, hidden=16))
+    explorer = LatentExplorer(model, x=digits_batch(20), labels=torch.arange(20) % 10)
+    explorer.sliders["z1"].value = 1.0
+    explorer.sliders["z2"].value = -0.5
+    # oracle: torch.distributions' 2-D standard normal and the chi-square(2) tail exp(-r^2 / 2)
+    z = torch.tensor([1.0, -0.5], dtype=torch.float64)
+    log_p = Independent(Normal(torch.zeros(2, dtype=torch.float64), 1.0), 1).log_prob(z).item()
+    assert explorer.values["log p(z)"] == pytest.approx(log_p)
+    assert explorer.values["P(|Z|>|z|)"] == pytest.approx(math.exp(-0.5 * 1.25))
+    assert prior_values(0.0, 0.0)["P(|Z|>|z|)"] == 1.0
+    with torch.no_grad():
+        expected = model.mean_image(torch.tensor([[1.0, -0.5]]))[0].reshape(8, 8)
+    torch.testing.assert_close(torch.from_numpy(explorer.decoded_image()), expected)
+    assert 'data-name="log p(z)"' in explorer.numbers.value
+    assert explorer._repr_mimebundle_()["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert all(not s.continuous_update for s in explorer.sliders.values())
+
+
+def test_latent_explorer_needs_a_two_dimensional_latent():
+    from course_lib.widgets_vae import LatentExplorer
+
+    with pytest.raises(ValueError, match="latent_dim == 2"):
+        LatentExplorer(V.VAE(V.VAEConfig(latent_dim=3, hidden=8)))
