@@ -25,23 +25,28 @@ from .nbapi import REPO
 
 
 def _parser() -> argparse.ArgumentParser:
+    help_dir = ("course folder holding nbgrader_config.py, solutions/, submitted/, gradebook.db "
+                "(default: $COURSE_DIR or the repository)")
     p = argparse.ArgumentParser(prog="./course", description="Instructor steps of the course (docs/instructors.md).")
-    p.add_argument("--course-dir", type=Path, default=Path(os.environ.get("COURSE_DIR", REPO)),
-                   help="course folder holding nbgrader_config.py, solutions/, submitted/, gradebook.db "
-                        "(default: $COURSE_DIR or the repository)")
+    p.add_argument("--course-dir", type=Path, default=Path(os.environ.get("COURSE_DIR", REPO)), help=help_dir)
+    common = argparse.ArgumentParser(add_help=False)  # --course-dir also after the step's name
+    common.add_argument("--course-dir", type=Path, default=argparse.SUPPRESS, help=help_dir)
     sub = p.add_subparsers(dest="command", required=True)
 
-    r = sub.add_parser("release", help="build the student versions (exercises/) from solutions/")
+    def step(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    r = step("release", "build the student versions (exercises/) from solutions/")
     r.add_argument("names", nargs="*", help="assignments (default: all in solutions/)")
 
-    c = sub.add_parser("collect", help="place an LMS export into submitted/<student>/<assignment>/")
+    c = step("collect", "place an LMS export into submitted/<student>/<assignment>/")
     c.add_argument("folder", type=Path, help="the export: one .ipynb or .zip per student")
     c.add_argument("--assignment", help="the assignment all files belong to (default: from the names)")
     c.add_argument("--pattern", help="regex with a named group 'student' (and optionally 'assignment'), "
                                      "searched in each file's path relative to FOLDER; tried first")
     c.add_argument("--dry-run", action="store_true", help="report only, write nothing")
 
-    g = sub.add_parser("grade", help="autograde every collected submission (sandboxed, in parallel)")
+    g = step("grade", "autograde every collected submission (sandboxed, in parallel)")
     g.add_argument("names", nargs="*", help="assignments (default: all)")
     g.add_argument("--student", action="append", help="only this student (repeatable)")
     g.add_argument("--workers", type=int, default=0, help="parallel workers (default: number of CPU cores)")
@@ -55,13 +60,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--processes", type=int, default=64, help="processes+threads per kernel (default 64)")
     g.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
 
-    f = sub.add_parser("feedback", help="write feedback HTML for every graded submission")
+    f = step("feedback", "write feedback HTML for every graded submission")
     f.add_argument("names", nargs="*", help="assignments (default: all)")
 
-    e = sub.add_parser("export", help="write grades.csv from the gradebook")
+    e = step("export", "write grades.csv from the gradebook")
     e.add_argument("--out", type=Path, help="output file (default: COURSE_DIR/grades.csv)")
 
-    sub.add_parser("status", help="what is collected, graded, rejected, waiting")
+    step("status", "what is collected, graded, rejected, waiting")
     return p
 
 

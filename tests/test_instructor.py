@@ -29,6 +29,7 @@ from coursetools.nbapi import REPO
 from coursetools.sandbox import Limits
 from tests.hostile import cases as hostile
 
+pytestmark = pytest.mark.grading  # runs nbgrader end to end (deselect with -m "not grading")
 ASSIGNMENT = hostile.ASSIGNMENT
 NOTEBOOK = hostile.NOTEBOOK
 SANDBOX_PROBLEM = sandbox.problem()
