@@ -4,6 +4,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
                                     LimitOutput, SaveAutoGrades)
 
+from coursetools.preprocessors import GuardGradeCells
 from coursetools.verify import VerifyHiddenChecks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
@@ -16,12 +17,13 @@ c.CourseDirectory.release_directory = "exercises"
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
-# Re-judge hidden-test records in nbgrader's process, right after the notebook ran.
+# Re-judge hidden-test records in nbgrader's process, right after the notebook ran; then stop test
+# cells' execute_result outputs from counting as partial credit and cap output sizes.
 c.Autograde.autograde_preprocessors = [
-    Execute, VerifyHiddenChecks, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    Execute, VerifyHiddenChecks, GuardGradeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
 
 # Keep huge outputs (a student printing 100 MB) out of the autograded notebook and feedback.
 c.LimitOutput.max_lines = 200
-c.LimitOutput.max_length = 20000
+c.LimitOutput.max_traceback = 200
