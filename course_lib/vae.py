@@ -108,7 +108,7 @@ def gaussian_kl_standard(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tenso
     """KL(N(mu, diag exp(log_var)) || N(0, I)), summed over the latent (last) axis.
 
     KL = 1/2 sum_j ( exp(log_var_j) + mu_j^2 - 1 - log_var_j )
-    Shapes: mu, log_var (..., L) -> (...), e.g. (B, L) -> (B,). Lecture 04, section 4.
+    Shapes: mu, log_var (..., L) -> (...), e.g. (B, L) -> (B,). Lecture 04, section 3.
     """
     mu, log_var = _gaussian_params(mu, log_var)
     if mu.ndim == 0:
