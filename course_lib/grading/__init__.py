@@ -24,6 +24,7 @@ A case module ``course_lib/grading/<topic>.py`` defines ``CASES = {"func": Case(
 from __future__ import annotations
 
 import copy
+import functools
 import importlib
 import math
 import types
@@ -137,6 +138,20 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str, rtol: 
 
 # ----------------------------------------------------------------------------------------------
 
+def one_thread(fn):
+    """Run ``fn`` with one torch thread: hidden-test tensors are tiny, and on a busy CPU waking a
+    second thread for each small operation costs far more than the operation (seconds per check)."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            torch.set_num_threads(threads)
+    return wrapper
+
+
 def load_case(name: str) -> Case:
     """``"topic.func"`` -> the Case in ``course_lib.grading.<topic>.CASES["func"]``."""
     topic, _, func = name.partition(".")
@@ -180,6 +195,7 @@ def references_disabled(paths: tuple[str, ...]):
             func.__code__ = code
 
 
+@one_thread
 def run_case(name: str, fn: Callable) -> list:
     """Call ``fn`` on every trial of the case, judge each result; return the plain results."""
     case = load_case(name)
@@ -202,6 +218,7 @@ def run_case(name: str, fn: Callable) -> list:
     return outputs
 
 
+@one_thread
 def verify_record(record: Any) -> str:
     """Judge a published record again (in the grader's process). Returns the check's name."""
     if not isinstance(record, dict) or record.get("format") != FORMAT:

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from . import Case, Failure, as_items, as_tensor
-from .vae import one_thread
+from . import one_thread
 
 REFERENCES = ("course_lib.estimators.score_function_grad", "course_lib.estimators.pathwise_grad")
 

@@ -14,33 +14,18 @@ Oracles, all computed after the submitted function has returned:
 
 from __future__ import annotations
 
-import functools
 import math
 
 import torch
 from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
-from . import Case, Failure, as_items, as_tensor, assert_close
+from . import Case, Failure, as_items, as_tensor, assert_close, one_thread
 
 REFERENCES = tuple(f"course_lib.vae.{name}" for name in (
     "reparameterize", "gaussian_kl_standard", "elbo", "log_weights", "iwae_bound", "mlp",
     "expected_image", "vae_loss", "binarize", "latent_grid"))
 
 Z = 5.5  # width of the confidence bands, in standard errors
-
-
-def one_thread(fn):
-    """Run ``fn`` with one torch thread: these tensors are tiny, and on a busy CPU waking a second
-    thread for each small operation costs far more than the operation (seconds per check)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return wrapper
 
 
 # --- reparameterize ----------------------------------------------------------------------------
