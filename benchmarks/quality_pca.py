@@ -19,6 +19,7 @@ import torch
 from scipy.stats import spearmanr
 
 from course_lib.data import digits, manifold16
+from course_lib.device import one_thread
 from course_lib.pca import (Autoencoder, AutoencoderConfig, LinearAutoencoder, pca, pca_project,
                             pca_reconstruct, principal_angles, reconstruction_error)
 from course_lib.train import FitConfig, fit
@@ -33,13 +34,9 @@ def _pca_error(x_fit: torch.Tensor, x_eval: torch.Tensor, k: int) -> float:
     return float(reconstruction_error(x_eval, pca_reconstruct(pca_project(x_eval, mean, components), mean, components)).mean())
 
 
+@one_thread  # small models: one thread is faster than two on a shared CPU
 def run(full: bool = False) -> list[dict]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: one thread is faster than two on a shared CPU
-    try:
-        return _rows(full)
-    finally:
-        torch.set_num_threads(threads)
+    return _rows(full)
 
 
 def _rows(full: bool) -> list[dict]:

@@ -19,6 +19,7 @@ import time
 import torch
 
 from course_lib.data import digits
+from course_lib.device import one_thread
 from course_lib.train import FitConfig, fit
 from course_lib.vae import VAE, VAEConfig, vae_loss
 
@@ -58,13 +59,9 @@ def evaluate(model: VAE, x: torch.Tensor, k_elbo: int = 100, k_iwae: int = 1000,
     return neg_elbo, -iwae.mean().item()
 
 
+@one_thread  # small models: one thread is faster than two on a shared CPU
 def run(full: bool = False) -> list[dict]:
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # small MLPs: one thread is faster than two on a shared CPU
-    try:
-        return _rows(full)
-    finally:
-        torch.set_num_threads(threads)
+    return _rows(full)
 
 
 def _rows(full: bool) -> list[dict]:

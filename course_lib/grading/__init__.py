@@ -24,7 +24,6 @@ A case module ``course_lib/grading/<topic>.py`` defines ``CASES = {"func": Case(
 from __future__ import annotations
 
 import copy
-import functools
 import importlib
 import math
 import types
@@ -34,6 +33,8 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
+
+from course_lib.device import one_thread
 
 MIME = "application/vnd.course.grading+json"
 FORMAT = 1
@@ -137,20 +138,6 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str, rtol: 
 
 
 # ----------------------------------------------------------------------------------------------
-
-def one_thread(fn):
-    """Run ``fn`` with one torch thread: hidden-test tensors are tiny, and on a busy CPU waking a
-    second thread for each small operation costs far more than the operation (seconds per check)."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            return fn(*args, **kwargs)
-        finally:
-            torch.set_num_threads(threads)
-    return wrapper
-
 
 def load_case(name: str) -> Case:
     """``"topic.func"`` -> the Case in ``course_lib.grading.<topic>.CASES["func"]``."""

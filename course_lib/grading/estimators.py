@@ -25,8 +25,9 @@ import math
 import numpy as np
 import torch
 
+from course_lib.device import one_thread
+
 from . import Case, Failure, as_items, as_tensor
-from . import one_thread
 
 REFERENCES = ("course_lib.estimators.score_function_grad", "course_lib.estimators.pathwise_grad")
 

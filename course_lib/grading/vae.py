@@ -19,7 +19,9 @@ import math
 import torch
 from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
-from . import Case, Failure, as_items, as_tensor, assert_close, one_thread
+from course_lib.device import one_thread
+
+from . import Case, Failure, as_items, as_tensor, assert_close
 
 REFERENCES = tuple(f"course_lib.vae.{name}" for name in (
     "reparameterize", "gaussian_kl_standard", "elbo", "log_weights", "iwae_bound", "mlp",
