@@ -11,7 +11,6 @@ merges) divided by the number of submissions.
 
 from __future__ import annotations
 
-import copy
 import os
 import shutil
 import tempfile
@@ -22,24 +21,14 @@ import nbformat
 
 from coursetools.grade import Options, grade
 from coursetools.nbapi import REPO, assignments
+from coursetools.release import solved_release
 
 TARGET_SECONDS = 5.0
 
 
 def full_marks_notebook(assignment: str) -> nbformat.NotebookNode:
     """The released notebook with every answer cell holding the reference answer."""
-    (source_path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
-    source = nbformat.read(source_path, as_version=4)
-    release = nbformat.read(REPO / "exercises" / assignment / source_path.name, as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: "\n".join(
-        line for line in c.source.splitlines() if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-        for c in source.cells if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = copy.deepcopy(release)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return solved_release(assignment)
 
 
 def _course(root: Path, assignment: str, students: int) -> Path:

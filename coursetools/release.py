@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import shutil
 import tempfile
 from pathlib import Path
+
+import nbformat
 
 from .nbapi import REPO, api, assignments, chdir
 
@@ -41,6 +44,29 @@ def generate(names: list[str] | None = None, course_root: Path = REPO, out_dir: 
             shutil.copytree(scratch / "exercises" / name, target)
             written.append(target)
     return written
+
+
+def solution_code(cell_source: str) -> str:
+    """An answer cell of the source notebook as a student would write it (no nbgrader markers)."""
+    return "\n".join(line for line in cell_source.splitlines()
+                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
+
+
+def solved_release(assignment: str, course_root: Path = REPO) -> nbformat.NotebookNode:
+    """The released notebook with every answer cell holding the reference answer: a full-marks
+    submission exactly as a student would hand it in (release metadata, no hidden tests)."""
+    course_root = Path(course_root)
+    (source_path,) = sorted((course_root / "solutions" / assignment).glob("*.ipynb"))
+    source = nbformat.read(source_path, as_version=4)
+    release = nbformat.read(course_root / "exercises" / assignment / source_path.name, as_version=4)
+    answers = {c.metadata["nbgrader"]["grade_id"]: solution_code(c.source) for c in source.cells
+               if c.metadata.get("nbgrader", {}).get("solution")}
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if gid in answers:
+            cell.source = answers[gid]
+    return nb
 
 
 if __name__ == "__main__":  # python -m coursetools.release [names...]

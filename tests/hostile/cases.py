@@ -13,13 +13,14 @@ function is also wrong, so the cheat is the only way it could earn points: it mu
 
 from __future__ import annotations
 
-import copy
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 import nbformat
+
+from coursetools.release import solved_release
 
 REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01_divergences"
@@ -51,24 +52,9 @@ class Case:
 # ----------------------------------------------------------------------------------------------
 # Building blocks.
 
-def _solution_code(cell_source: str) -> str:
-    """An answer cell of the source notebook as a student would write it (no nbgrader markers)."""
-    return "\n".join(line for line in cell_source.splitlines()
-                     if "### BEGIN SOLUTION" not in line and "### END SOLUTION" not in line)
-
-
 def correct_notebook() -> nbformat.NotebookNode:
     """The released notebook with every answer cell filled in with the reference answer."""
-    release = nbformat.read(REPO / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    source = nbformat.read(REPO / "solutions" / ASSIGNMENT / NOTEBOOK, as_version=4)
-    answers = {c.metadata["nbgrader"]["grade_id"]: _solution_code(c.source) for c in source.cells
-               if c.metadata.get("nbgrader", {}).get("solution")}
-    nb = copy.deepcopy(release)
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb
+    return solved_release(ASSIGNMENT)
 
 
 def blank_notebook() -> nbformat.NotebookNode:
