@@ -19,7 +19,7 @@ import time
 import torch
 
 from course_lib.data import digits
-from course_lib.device import one_thread
+from course_grading.threads import one_thread
 from course_lib.train import FitConfig, fit
 from course_lib.vae import VAE, VAEConfig, vae_loss
 

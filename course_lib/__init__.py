@@ -1,8 +1,22 @@
 """course_lib: the shared library of the course on unsupervised learning and generative models.
 
 One module per lecture topic (``divergences``, ``pareto``, ``pca``, ``vae``, ``estimators``, ...)
-plus small shared parts (``data``, ``train``, ``plot``, ``widgets``, ``device``).
-Import the module you need: ``from course_lib.divergences import kl_normal``.
+plus small shared parts (``data``, ``train``, ``plot``, ``device``, ``checks``, ``nets``,
+``metrics`` and the ``explorers`` package). Import the module you need:
+``from course_lib.divergences import kl_normal``.
+
+Conventions every module follows:
+- **Randomness** only through an optional ``generator: torch.Generator | None`` argument (``None``:
+  torch's global generator); library functions never seed anything. Data generators take an ``int``
+  ``seed`` and turn it into a generator once, at the top. Noise is drawn with ``checks.randn`` /
+  ``checks.rand`` on the device and dtype of the input.
+- **Device and dtype** follow the inputs (``x.new_zeros``, ``torch.randn_like``); nothing hard-codes
+  ``cpu`` or ``cuda``. ``device.default_device()`` picks cuda, then mps, then cpu
+  (``COURSE_DEVICE`` overrides) for notebooks and training.
+- **Validation** at the boundary, once, through ``course_lib.checks``: a wrong type raises
+  ``TypeError``, a wrong value ``ValueError``, both naming the argument and the value. The formula
+  comes first in a function's body text that a reader meets after the guards, which are one line each.
+- Shapes and the formula are written in each docstring; results are per example (the caller reduces).
 """
 
 __version__ = "0.1.0"

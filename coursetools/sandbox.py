@@ -13,7 +13,7 @@ prepares the files the kernel needs and replaces itself with
 What the kernel sees (everything else of the machine does not exist for it):
 
 - read-only: /usr, /etc, /bin, /lib* (system), the Python installation and virtual environment,
-  and the ``course_lib`` package (the harness and the data helpers it imports);
+  and the ``course_lib`` and ``course_grading`` packages (the data helpers and the harness);
 - read-write: a private /tmp, /dev/shm and working directory (size-limited tmpfs; the working
   directory starts as a copy of the non-notebook files next to the notebook), and the jupyter
   runtime folder holding its connection file and IPC sockets;
@@ -89,19 +89,21 @@ def kernel_uid(slot: int) -> int | None:
     return UID_BASE + slot if running_as_root() else None
 
 
-def _course_lib_dir() -> Path:
+def _package_dir(name: str) -> Path:
     import importlib.util
 
-    spec = importlib.util.find_spec("course_lib")
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("course_lib is not importable from this Python")
+        raise RuntimeError(f"{name} is not importable from this Python")
     return Path(list(spec.submodule_search_locations)[0]).resolve()
 
 
 def readonly_paths() -> list[Path]:
-    """Host folders the kernel may read, besides the system folders: Python, venv, course_lib."""
+    """Host folders the kernel may read, besides the system folders: Python, venv, course_lib and
+    the hidden-test harness that the test cells import."""
     candidates = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
-                  Path(sys.executable).resolve().parent.parent, _course_lib_dir()}
+                  Path(sys.executable).resolve().parent.parent,
+                  _package_dir("course_lib"), _package_dir("course_grading")}
     if (REPO / "data").is_dir():  # public data sets (e.g. MNIST's IDX files), read-only
         candidates.add((REPO / "data").resolve())
     paths = []

@@ -2,7 +2,7 @@
 
 Runs right after nbgrader's ``Execute`` (see ``nbgrader_config.py``). For each grade cell whose
 source -- restored by nbgrader from the gradebook, so the student cannot edit it -- calls
-``check("topic.func", ...)``, it looks for the record that :func:`course_lib.grading.check`
+``check("topic.func", ...)``, it looks for the record that :func:`course_grading.check`
 published in that cell's outputs and judges it again here, in nbgrader's process, with freshly
 built inputs. A missing, malformed or wrong record turns into an error output, which nbgrader
 scores as zero for the cell. The kernel cannot reach this process, so patched comparison
@@ -17,7 +17,7 @@ from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
-from course_lib.grading import MIME, verify_record
+from course_grading import MIME, verify_record
 
 CHECK_CALL = re.compile(r"""\bcheck\(\s*["']([A-Za-z_][\w]*\.[A-Za-z_]\w*)["']""")
 

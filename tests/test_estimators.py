@@ -142,7 +142,7 @@ def test_the_hidden_tests_moments_of_the_estimators_match_monte_carlo():
     against a million draws, within five Monte Carlo standard errors."""
     import numpy as np
 
-    from course_lib.grading import estimators as GE
+    from course_grading import estimators as GE
 
     mu, sigma = np.array([0.3, -0.8]), np.array([0.5, 2.0])
     eps = np.random.default_rng(0).standard_normal((1_000_000, 2))

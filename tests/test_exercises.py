@@ -14,7 +14,7 @@ import pytest
 from coursetools.nbapi import REPO, assignments
 from coursetools.release import generate
 from coursetools.verify import required_checks
-from course_lib.grading import Failure, run_case
+from course_grading import Failure, run_case
 from tests.mutants import mutants_for
 from tests.nbgrading import (ScratchCourse, exec_solution_cells, mutate, notebook_name, read_release,
                              read_solution)
@@ -49,7 +49,7 @@ def test_regenerating_the_release_reproduces_exercises(assignment, tmp_path):
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_carries_no_outputs_no_solutions_and_no_hidden_tests(assignment):
     text = (REPO / "exercises" / assignment / notebook_name(assignment)).read_text()
-    for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "course_lib.grading"):
+    for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "course_grading"):
         assert secret not in text
     nb = read_release(assignment)
     assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")

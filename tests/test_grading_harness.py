@@ -1,4 +1,4 @@
-"""The hidden-test harness (course_lib.grading) and its out-of-kernel verifier (coursetools.verify).
+"""The hidden-test harness (course_grading) and its out-of-kernel verifier (coursetools.verify).
 
 Questions: does a correct implementation pass; do look-alike results, patched comparisons and
 delegating to the reference fail; does the verifier catch a forged or missing record?
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 import course_lib.divergences as reference
-from course_lib import grading
-from course_lib.grading import Failure, check, make_record, run_case, to_plain, verify_record
+import course_grading as grading
+from course_grading import Failure, check, make_record, run_case, to_plain, verify_record
 from coursetools.verify import verify_cell
 
 

@@ -31,19 +31,21 @@ def run_py(code: str, tmp_path: Path, limits: sandbox.Limits = sandbox.Limits(),
                        uid=sandbox.kernel_uid(0), seed=seed, timeout=timeout)
 
 
-def test_only_python_and_course_lib_are_visible(tmp_path):
+def test_only_python_course_lib_and_the_harness_are_visible(tmp_path):
     secret = tmp_path / "gradebook.db"
     secret.write_text("grades")
     result = run_py(f"""
-        import json, os, course_lib.grading
+        import json, os, course_grading, course_lib
         paths = {{p: os.path.exists(p) for p in [{str(REPO / 'solutions')!r}, {str(REPO / 'coursetools')!r},
                  {str(REPO / 'nbgrader_config.py')!r}, {str(secret)!r}, '/root/.bashrc', '/home']}}
-        print(json.dumps({{"visible": paths, "course_lib": course_lib.grading.__file__, "uid": os.getuid()}}))
+        print(json.dumps({{"visible": paths, "course_lib": course_lib.__file__,
+                          "course_grading": course_grading.__file__, "uid": os.getuid()}}))
     """, tmp_path)
     assert result.returncode == 0, result.stderr
     seen = json.loads(result.stdout)
     assert not any(seen["visible"].values()), seen["visible"]
     assert seen["course_lib"].startswith(str(REPO / "course_lib"))
+    assert seen["course_grading"].startswith(str(REPO / "course_grading"))
     if os.geteuid() == 0:
         assert seen["uid"] == sandbox.kernel_uid(0), "as root, the kernel must run as an unprivileged uid"
 

@@ -282,12 +282,12 @@ def test_latent_explorer_needs_a_two_dimensional_latent():
         LatentExplorer(V.VAE(V.VAEConfig(latent_dim=3, hidden=8)))
 
 
-# --- the hidden tests' own oracles (course_lib.grading.vae) -------------------------------------
+# --- the hidden tests' own oracles (course_grading.vae) -------------------------------------
 
 def test_the_iwae_judge_knows_the_variance_of_the_importance_weights():
     """E_q[(p(z|x) / q(z))^2] in closed form against a Monte Carlo average, and the judge's
     standard deviation of one ELBO sample against the sample standard deviation."""
-    from course_lib.grading import vae as GV
+    from course_grading import vae as GV
 
     inputs = GV._toy_inputs(seeded(20), k=10)
     evidence, post_mean, post_cov, q_mean, q_var = GV._exact_quantities(inputs, inputs["other"])

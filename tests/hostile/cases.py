@@ -222,7 +222,7 @@ CASES: list[Case] = [
                 wrong="    return _reference(mu_p, sigma_p, mu_q, sigma_q)"),
          "graded", 8.0, ("reference implementation is disabled",)),
     Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
-         attack("import course_lib.grading as _g\n_g.check = lambda *a, **k: None"),
+         attack("import course_grading as _g\n_g.check = lambda *a, **k: None"),
          "graded", 0.0, ("no result of the hidden test reached the grader",)),
     Case("fake_partial_credit", "an unanswered notebook whose IPython hook emits '2' as each cell's result "
          "(nbgrader would read it as 2 points of partial credit per test)",

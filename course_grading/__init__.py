@@ -2,7 +2,7 @@
 
 A hidden test cell says ``check("divergences.kl_normal", kl_normal)``. :func:`check`
 
-1. builds seeded random inputs with the case's ``make_inputs`` (``course_lib.grading.<topic>``),
+1. builds seeded random inputs with the case's ``make_inputs`` (``course_grading.<topic>``),
 2. calls the submitted function on copies of them, with the ``course_lib`` reference
    implementations of that function disabled (a submission that only calls the reference fails),
 3. turns the result into plain numbers, refusing anything that is not exactly a ``torch.Tensor``,
@@ -18,14 +18,17 @@ judges the recorded numbers again with modules the submission never touched. Mon
 comparison functions, float subclasses, silenced tracebacks or a patched ``check`` therefore do
 not earn points: only correct numbers do.
 
-A case module ``course_lib/grading/<topic>.py`` defines ``CASES = {"func": Case(...)}``.
+A case module ``course_grading/<topic>.py`` defines ``REFERENCES`` (the ``course_lib`` functions that
+are switched off while its functions are graded, declared once) and ``CASES = {"func": Case(...)}``.
 """
 
 from __future__ import annotations
 
 import copy
 import importlib
+import inspect
 import math
+import pkgutil
 import types
 import zlib
 from contextlib import contextmanager
@@ -34,7 +37,7 @@ from typing import Any, Callable
 
 import torch
 
-from course_lib.device import one_thread
+from course_grading.threads import one_thread
 
 MIME = "application/vnd.course.grading+json"
 FORMAT = 1
@@ -140,7 +143,7 @@ def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str, rtol: 
 # ----------------------------------------------------------------------------------------------
 
 def load_case(name: str) -> Case:
-    """``"topic.func"`` -> the Case in ``course_lib.grading.<topic>.CASES["func"]``."""
+    """``"topic.func"`` -> the Case in ``course_grading.<topic>.CASES["func"]``."""
     topic, _, func = name.partition(".")
     if not topic.isidentifier() or not func.isidentifier():
         raise ValueError(f"check name must look like 'topic.function', got {name!r}")
@@ -161,6 +164,27 @@ def _blocked(*args, **kwargs):
                        "is graded: implement it yourself")
 
 
+def reference_function(path: str) -> types.FunctionType:
+    """``"course_lib.topic.func"`` -> that plain function; anything else is a course bug, not a skip."""
+    module_name, _, attr = path.rpartition(".")
+    func = inspect.unwrap(getattr(importlib.import_module(module_name), attr, None))  # under decorators
+    if not isinstance(func, types.FunctionType) or func.__code__.co_freevars:
+        raise LookupError(f"grading reference {path!r} is not a plain function of course_lib")
+    return func
+
+
+def topics() -> list[str]:
+    """The topics that have hidden tests: every case module of this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if m.name != "threads")
+
+
+def all_references() -> tuple[str, ...]:
+    """Every reference function switched off during grading, over all topics (one list per topic,
+    ``REFERENCES`` next to its cases)."""
+    return tuple(ref for topic in topics()
+                 for ref in importlib.import_module(f"{__name__}.{topic}").REFERENCES)
+
+
 @contextmanager
 def references_disabled(paths: tuple[str, ...]):
     """Swap the code of each named ``course_lib`` function for one that raises, then restore it.
@@ -168,14 +192,12 @@ def references_disabled(paths: tuple[str, ...]):
     Swapping ``__code__`` (not the module attribute) also disables references that the submission
     imported under another name before the test ran.
     """
+    funcs = [reference_function(path) for path in paths]  # all resolved before any is swapped
     saved = []
     try:
-        for path in paths:
-            module_name, _, attr = path.rpartition(".")
-            func = getattr(importlib.import_module(module_name), attr)
-            if isinstance(func, types.FunctionType) and not func.__code__.co_freevars:
-                saved.append((func, func.__code__))
-                func.__code__ = _blocked.__code__
+        for func in funcs:
+            saved.append((func, func.__code__))
+            func.__code__ = _blocked.__code__
         yield
     finally:
         for func, code in saved:

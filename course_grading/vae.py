@@ -19,7 +19,7 @@ import math
 import torch
 from torch.distributions import Independent, MultivariateNormal, Normal, kl_divergence
 
-from course_lib.device import one_thread
+from course_grading.threads import one_thread
 
 from . import Case, Failure, as_items, as_tensor, assert_close
 

@@ -25,7 +25,7 @@ import math
 import numpy as np
 import torch
 
-from course_lib.device import one_thread
+from course_grading.threads import one_thread
 
 from . import Case, Failure, as_items, as_tensor
 

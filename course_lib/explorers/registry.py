@@ -1,0 +1,39 @@
+"""Every explorer of the course, listed once.
+
+The browser tests (``tests/browser``), the widget benchmark (``benchmarks/widget_bench.py``) and the
+page of all explorers (``lectures/explorers.ipynb``) read this list; a test fails when an explorer
+class has no entry or an entry's lecture does not show it.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str           # short id: "divergence"
+    lecture: str        # the lecture that shows it, relative to the repository root
+    factory: str        # "module:function" that builds it exactly as the lecture does
+    quick: str = ""     # "module:function" building the same explorer fast (untrained), if the
+                        # factory trains a model; tests and the benchmark use it
+
+    def build(self, quick: bool = True):
+        """An instance (the quick one where there is one and ``quick`` is true)."""
+        target = self.quick if (quick and self.quick) else self.factory
+        module, function = target.split(":")
+        return getattr(importlib.import_module(module), function)()
+
+
+REGISTRY: list[Entry] = [
+    # one line per explorer, in lecture order
+]
+
+
+def entry(name: str) -> Entry:
+    """The registry entry called ``name``."""
+    for e in REGISTRY:
+        if e.name == name:
+            return e
+    raise KeyError(f"no explorer named {name!r}; known: {[e.name for e in REGISTRY]}")
