@@ -1,0 +1,191 @@
+"""course_lib.flows against autograd Jacobians, torch.distributions and numerical integration."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
+
+from course_lib.flows import (ActNorm, AffineCoupling, Flow, Gaussianize, Permute, Reverse, StandardNormal,
+                              dequantize, dequantized_nll, pixel_histogram, realnvp, ring_log_prob)
+
+
+def _randomized(layer: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
+    """The layer in float64 with every parameter random (a new coupling starts as the identity)."""
+    g = torch.Generator().manual_seed(seed)
+    layer = layer.double()
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.copy_(0.5 * torch.randn(p.shape, generator=g, dtype=torch.float64))
+    return layer
+
+
+def _jacobian_logdet(layer, x: torch.Tensor) -> torch.Tensor:
+    """log |det dz/dx| of each row of x, from the autograd Jacobian (an independent oracle)."""
+    out = []
+    for row in x:
+        jac = torch.autograd.functional.jacobian(lambda r: layer(r[None])[0][0], row)
+        out.append(torch.linalg.slogdet(jac).logabsdet)
+    return torch.stack(out)
+
+
+def _layers(dim: int):
+    mask = (torch.arange(dim) % 3 == 0).float()
+    act = ActNorm(dim)
+    act.initialized.fill_(True)
+    probs = torch.rand(dim, 5, generator=torch.Generator().manual_seed(3)).double() + 0.1
+    return {"coupling": AffineCoupling(dim, mask, 16), "permute": Permute(dim, torch.Generator().manual_seed(1)),
+            "reverse": Reverse(dim), "actnorm": act, "gaussianize": Gaussianize(probs),
+            "flow": realnvp(dim, 3, 8, generator=torch.Generator().manual_seed(2))}
+
+
+@pytest.mark.parametrize("name", ["coupling", "permute", "reverse", "actnorm", "gaussianize", "flow"])
+def test_log_det_is_the_log_abs_det_of_the_autograd_jacobian(name):
+    dim = 5
+    layer = _layers(dim)[name]
+    if name != "gaussianize":
+        layer = _randomized(layer)
+    layer = layer.double().eval()
+    g = torch.Generator().manual_seed(4)
+    x = (torch.rand(7, dim, generator=g, dtype=torch.float64) if name == "gaussianize"
+         else torch.randn(7, dim, generator=g, dtype=torch.float64))
+    z, log_det = layer(x)
+    assert z.shape == (7, dim) and log_det.shape == (7,) and z.dtype == torch.float64
+    torch.testing.assert_close(log_det, _jacobian_logdet(layer, x), rtol=1e-9, atol=1e-9)
+    torch.testing.assert_close(layer.inverse(z), x, rtol=1e-9, atol=1e-9)
+
+
+def test_coupling_passes_the_masked_entries_and_they_alone_condition_the_rest():
+    dim = 6
+    mask = torch.tensor([1, 0, 0, 1, 0, 1.])
+    layer = _randomized(AffineCoupling(dim, mask, 16))
+    x = torch.randn(3, dim, dtype=torch.float64)
+    z, _ = layer(x)
+    assert torch.equal(z[:, mask == 1], x[:, mask == 1])
+    jac = torch.autograd.functional.jacobian(lambda r: layer(r[None])[0][0], x[0])   # jac[i, j] = dz_i/dx_j
+    free = mask == 0
+    # a transformed entry depends on itself (diagonal) and on the masked entries, never on another free one
+    off = jac[free][:, free] - torch.diag(torch.diag(jac[free][:, free]))
+    assert off.abs().max() == 0
+    assert jac[free][:, mask == 1].abs().max() > 0
+
+
+def test_a_new_coupling_is_the_identity():
+    layer = AffineCoupling(4, torch.tensor([1, 1, 0, 0.]), 8)
+    x = torch.randn(5, 4)
+    z, log_det = layer(x)
+    assert torch.equal(z, x) and torch.equal(log_det, torch.zeros(5))
+
+
+def test_actnorm_initialises_on_the_first_batch_to_zero_mean_unit_std():
+    layer = ActNorm(3)
+    x = 5 + 3 * torch.randn(200, 3, dtype=torch.float64)
+    layer = layer.double()
+    z, log_det = layer(x)
+    torch.testing.assert_close(z.mean(0), torch.zeros(3, dtype=torch.float64), atol=1e-9, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.ones(3, dtype=torch.float64), atol=1e-5, rtol=0)
+    torch.testing.assert_close(log_det, -torch.log(x.std(0)).sum().expand(200), atol=1e-5, rtol=0)
+
+
+def test_flow_of_an_affine_layer_is_a_gaussian():
+    """ActNorm alone with N(0, I) base: x = loc + exp(-log_scale) z is N(loc, diag exp(-2 log_scale))."""
+    act = ActNorm(2).double()
+    act.initialized.fill_(True)
+    with torch.no_grad():
+        act.loc.copy_(torch.tensor([1.0, -2.0]))
+        act.log_scale.copy_(torch.tensor([0.3, -0.7]))
+    flow = Flow([act], StandardNormal(2)).double()
+    x = torch.randn(10, 2, dtype=torch.float64)
+    oracle = Independent(Normal(act.loc.detach(), torch.exp(-act.log_scale.detach())), 1)
+    torch.testing.assert_close(flow.log_prob(x), oracle.log_prob(x))
+    s = flow.sample(20000, torch.Generator().manual_seed(0))
+    assert s.shape == (20000, 2)
+    torch.testing.assert_close(s.mean(0), act.loc.detach(), atol=0.05, rtol=0)
+    torch.testing.assert_close(s.std(0), torch.exp(-act.log_scale.detach()), atol=0.05, rtol=0)
+
+
+@pytest.mark.slow
+def test_a_random_flow_density_integrates_to_the_mass_its_samples_put_there():
+    flow = _randomized(realnvp(2, 4, 16), seed=5).eval()
+    with torch.no_grad():
+        for layer in flow.layers:   # random parameters make steep maps; keep the scales moderate
+            if isinstance(layer, AffineCoupling):
+                layer.scale.mul_(0.5)
+    lim, n = 12.0, 801
+    grid = torch.linspace(-lim, lim, n, dtype=torch.float64)
+    xx, yy = torch.meshgrid(grid, grid, indexing="xy")
+    with torch.no_grad():
+        p = flow.log_prob(torch.stack([xx.flatten(), yy.flatten()], 1)).exp()
+    mass = p.sum() * (grid[1] - grid[0]) ** 2
+    # the oracle: the fraction of the flow's own samples that land in the square (1 - a little tail)
+    with torch.no_grad():
+        s = flow.sample(40000, torch.Generator().manual_seed(6))
+    inside = (s.abs() <= lim).all(dim=1).double().mean()
+    assert inside > 0.9
+    assert abs(mass.item() - inside.item()) < 0.01
+
+
+def test_sampling_follows_the_generator_and_the_temperature():
+    flow = _randomized(realnvp(2, 2, 8), seed=1).eval()
+    a = flow.sample(5, torch.Generator().manual_seed(3))
+    b = flow.sample(5, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    z = flow(flow.sample(4000, torch.Generator().manual_seed(0), temperature=0.5))[0]
+    assert abs(z.std().item() - 0.5) < 0.03
+    cold = flow.sample(3, torch.Generator().manual_seed(0), temperature=0.0)
+    torch.testing.assert_close(cold, flow.inverse(torch.zeros(3, 2, dtype=torch.float64)))
+
+
+def test_gaussianize_alone_is_the_independent_pixel_model():
+    """Flow = [Gaussianize], base N(0, I): dequantized NLL = categorical NLL of the histogram, exactly."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 4, (50, 6), generator=g)
+    probs = pixel_histogram(x, 4, alpha=0.5)
+    flow = Flow([Gaussianize(probs)], StandardNormal(6)).double()
+    nll = dequantized_nll(flow, x.double(), 4, torch.Generator().manual_seed(1))
+    oracle = -Independent(Categorical(probs=probs), 1).log_prob(x)
+    torch.testing.assert_close(nll, oracle, rtol=1e-6, atol=1e-6)
+
+
+def test_pixel_histogram_counts_with_smoothing():
+    x = torch.tensor([[0, 2], [0, 1], [1, 2]])
+    probs = pixel_histogram(x, 3, alpha=1.0)
+    expected = torch.tensor([[3, 2, 1], [1, 2, 3]], dtype=torch.float64) / 6
+    torch.testing.assert_close(probs, expected)
+
+
+def test_dequantize_stays_in_each_pixels_box():
+    x = torch.randint(0, 17, (100, 64), generator=torch.Generator().manual_seed(0))
+    y = dequantize(x, 17, torch.Generator().manual_seed(1))
+    assert y.dtype.is_floating_point and y.shape == x.shape
+    assert torch.equal((y * 17).floor().long(), x)
+    assert torch.equal(y, dequantize(x, 17, torch.Generator().manual_seed(1)))
+    with pytest.raises(ValueError, match="levels - 1|0..16"):
+        dequantize(x + 1, 17)
+
+
+def test_ring_log_prob_matches_torch_mixture():
+    k, radius, std = 8, 2.0, 0.2
+    angle = 2 * math.pi * torch.arange(k, dtype=torch.float64) / k
+    means = radius * torch.stack([angle.cos(), angle.sin()], 1)
+    mix = MixtureSameFamily(Categorical(torch.ones(k, dtype=torch.float64)),
+                            MultivariateNormal(means, std ** 2 * torch.eye(2, dtype=torch.float64).expand(k, 2, 2)))
+    x = 2.5 * torch.randn(100, 2, dtype=torch.float64)
+    torch.testing.assert_close(ring_log_prob(x, k, radius, std), mix.log_prob(x))
+
+
+def test_bad_arguments_are_rejected_naming_them():
+    with pytest.raises(ValueError, match="mask"):
+        AffineCoupling(3, torch.tensor([1, 0]), 4)
+    with pytest.raises(ValueError, match="mask"):
+        AffineCoupling(2, torch.tensor([1, 2]), 4)
+    with pytest.raises(TypeError, match="x"):
+        AffineCoupling(2, torch.tensor([1, 0]), 4)([[1.0, 2.0]])
+    with pytest.raises(ValueError, match="perm"):
+        Permute(perm=torch.tensor([0, 0, 1]))
+    with pytest.raises(TypeError, match="generator"):
+        realnvp(2, 1, 4).sample(3, generator=0)
+    with pytest.raises(ValueError, match="probs"):
+        Gaussianize(torch.zeros(2, 3))
