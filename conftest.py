@@ -1,6 +1,22 @@
-"""Shared pytest set-up for tests/, lectures/ and solutions/ (notebooks run by nbval)."""
+"""Shared pytest set-up for tests/, lectures/ and solutions/ (notebooks run by nbval).
 
+Test tiers.  The markers declared in pyproject.toml are applied here, centrally, by where a test
+lives and what it does, so a test file never has to remember them:
+
+- ``notebooks`` + ``slow``: every cell nbval runs from lectures/*.ipynb and solutions/*/*.ipynb;
+- ``browser`` + ``slow``: everything under tests/browser/ (JupyterLab, Voila, headless Chromium);
+- ``grading`` + ``slow``: nbgrader end to end (tests/test_instructor.py, tests/test_sandbox.py,
+  tests/hostile/, and the tests of tests/test_exercises.py that regenerate a release or autograde);
+- ``slow``: the other tests measured above ~2 s on 2 shared cores (``SLOW`` below).
+
+``./course test -m "not slow"`` is the fast tier (about a minute); ``./course test`` runs everything.
+"""
+
+import fnmatch
 import os
+from pathlib import Path
+
+import pytest
 
 # Kernels started by nbval / nbgrader inherit this; device-parametrized tests still cover every device.
 os.environ.setdefault("COURSE_DEVICE", "cpu")
@@ -10,3 +26,58 @@ os.environ.setdefault("PYTHONHASHSEED", "0")
 # and the course's small models train faster without thread oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+ROOT = Path(__file__).resolve().parent
+
+# Files (or folders) whose every test gets these markers, relative to the repository root.
+BY_PATH = {
+    "tests/browser/": ("browser", "slow"),
+    "tests/test_instructor.py": ("grading", "slow"),
+    "tests/test_sandbox.py": ("grading", "slow"),
+    "tests/hostile/": ("grading", "slow"),
+}
+
+# Tests of tests/test_exercises.py that run nbgrader for real (regenerate a release, autograde);
+# the file's static checks and in-process hidden checks stay in the fast tier.
+GRADING_END_TO_END = [
+    "tests/test_exercises.py::test_regenerating_the_release_reproduces_exercises*",
+    "tests/test_exercises.py::test_solution_gets_full_marks_and_the_release_gets_zero*",
+    "tests/test_exercises.py::test_autograded_mutants_lose_the_points_of_their_cell*",
+]
+
+# Other tests measured above ~2 s (wall, on the 2-core machine, with
+# `pytest tests -m "not browser and not grading and not notebooks" --durations=40`).
+# Node-id patterns (fnmatch); a parametrized test is matched with a trailing `*`.
+SLOW = [
+]
+
+
+def _relative(item) -> str:
+    try:
+        return Path(item.path).resolve().relative_to(ROOT).as_posix()
+    except ValueError:  # a test outside the repository (pytest run on another folder)
+        return ""
+
+
+def _markers(item) -> set[str]:
+    rel = _relative(item)
+    marks = set()
+    if rel.endswith(".ipynb") and (rel.startswith("lectures/") or rel.startswith("solutions/")):
+        marks |= {"notebooks", "slow"}
+    for prefix, names in BY_PATH.items():
+        if rel == prefix or (prefix.endswith("/") and rel.startswith(prefix)):
+            marks |= set(names)
+    nodeid = item.nodeid
+    if any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in GRADING_END_TO_END):
+        marks |= {"grading", "slow"}
+    if any(fnmatch.fnmatchcase(nodeid, pattern) for pattern in SLOW):
+        marks.add("slow")
+    return marks
+
+
+def pytest_collection_modifyitems(config, items):
+    """Apply the tier markers (see the module docstring) to every collected test."""
+    for item in items:
+        present = {mark.name for mark in item.iter_markers()}
+        for name in sorted(_markers(item) - present):
+            item.add_marker(getattr(pytest.mark, name))
