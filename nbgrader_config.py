@@ -1,17 +1,23 @@
 """nbgrader configuration of the course (run nbgrader from this folder)."""
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor
-from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
-                                    LimitOutput, SaveAutoGrades)
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    Execute,
+    IgnorePattern,
+    LimitOutput,
+    SaveAutoGrades,
+)
 
-from coursetools.preprocessors import GuardGradeCells
-from coursetools.verify import VerifyHiddenChecks
+from coursetools.layout import COURSE_ID, RELEASE, SOURCE
+from coursetools.preprocessors import GuardGradeCells, VerifyHiddenChecks
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
-c.CourseDirectory.course_id = "unsupervised-generative"
-c.CourseDirectory.source_directory = "solutions"
-c.CourseDirectory.release_directory = "exercises"
+c.CourseDirectory.course_id = COURSE_ID
+c.CourseDirectory.source_directory = SOURCE      # solutions/
+c.CourseDirectory.release_directory = RELEASE    # exercises/
 
 # Exercise notebooks run on a CPU in seconds; a cell that takes longer is a bug or an attack.
 c.Execute.timeout = 60

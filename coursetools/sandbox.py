@@ -2,8 +2,8 @@
 
 Only the student's code is sandboxed: nbgrader, the gradebook and the hidden-test verifier run
 outside, in the grading worker. The worker starts kernels through a kernel spec whose command is
-this file (``python sandbox.py kernel --config sandbox.json -f {connection_file}``); that launcher
-prepares the files the kernel needs and replaces itself with
+:mod:`coursetools.sandbox_kernel` (``python sandbox_kernel.py kernel --config sandbox.json -f
+{connection_file}``); that launcher prepares the files the kernel needs and replaces itself with
 
     bwrap [namespaces, read-only system and Python, private /tmp and working copy]
       -- setpriv [unprivileged uid, no capabilities]          (only when grading as root)
@@ -30,18 +30,19 @@ its own, hence its own process budget). Grading as an ordinary user, bubblewrap 
 user namespace of its own, where the count is per sandbox.
 
 This module imports only the standard library: the launcher runs before every kernel.
+Killing what a cell left behind is in :mod:`coursetools.sandbox_reap`.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
+
+from .layout import REPO, SOURCE
 
 #: Where bubblewrap is looked up (tests point this at a missing file to see the refusal).
 BWRAP_ENV = "COURSE_BWRAP"
@@ -50,7 +51,6 @@ UID_BASE = 1_900_000_000
 #: Where the working-copy seed is mounted inside the sandbox.
 SEED_MOUNT = "/run/course-seed"
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
-REPO = Path(__file__).resolve().parent.parent
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
     if bwrap is None:
         raise RuntimeError("bubblewrap (bwrap) is not installed")
     readonly = readonly_paths()
-    _check_not_exposing(readonly, [REPO / "solutions", *secret])
+    _check_not_exposing(readonly, [REPO / SOURCE, *secret])
     argv = [bwrap, "--die-with-parent", "--new-session",
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--hostname", "sandbox"]
@@ -207,63 +207,6 @@ def run(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | 
     return subprocess.run(argv, timeout=timeout, capture_output=True, text=True, **kwargs)
 
 
-def _sandbox_tasks(outer_pid: int) -> dict[int, tuple[int, int]] | None:
-    """{host pid: (pid inside the sandbox, number of threads)} of the live processes under the bwrap
-    process ``outer_pid``; None if they have no PID namespace of their own (e.g. --unsafe)."""
-    procs = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = dict(line.split(":", 1) for line in Path(f"/proc/{entry}/status").read_text().splitlines()
-                          if ":" in line)
-            procs[int(entry)] = (int(fields["PPid"]), fields["NSpid"].split(), fields["State"].split()[0],
-                                 int(fields["Threads"]))
-        except (OSError, KeyError, ValueError):
-            continue
-    children: dict[int, list[int]] = {}
-    for pid, (ppid, *_rest) in procs.items():
-        children.setdefault(ppid, []).append(pid)
-    found, todo, namespaced = {}, list(children.get(outer_pid, [])), False
-    while todo:
-        pid = todo.pop()
-        todo += children.get(pid, [])
-        _, nspid, state, threads = procs[pid]
-        namespaced = namespaced or len(nspid) > 1
-        if state != "Z":  # zombies wait for bwrap's init to reap them
-            found[pid] = (int(nspid[-1]), threads)
-    return found if namespaced else None
-
-
-def reap_strays(outer_pid: int, limit: int, threshold: float = 0.75) -> int:
-    """If the sandbox uses most of its process budget, kill every process but the kernel.
-
-    bwrap's init is pid 1 inside the sandbox and the kernel pid 2; anything else was started by the
-    student's code. Called after each cell: a fork bomb's children would otherwise keep the budget
-    exhausted and leave the kernel unable to start a thread. Returns how many were killed.
-    """
-    import signal
-
-    killed = 0
-    for _ in range(10):
-        tasks = _sandbox_tasks(outer_pid)
-        if not tasks:
-            return killed
-        if killed == 0 and sum(n for _, n in tasks.values()) < threshold * limit:
-            return 0
-        strays = [pid for pid, (inner, _) in tasks.items() if inner > 2]
-        if not strays:
-            return killed
-        for pid in strays:
-            try:
-                os.kill(pid, signal.SIGKILL)
-                killed += 1
-            except OSError:
-                pass
-        time.sleep(0.05)
-    return killed
-
-
 _PROBLEM: dict[str, str | None] = {}
 
 
@@ -292,102 +235,16 @@ def problem() -> str | None:
     return reason
 
 
-# ----------------------------------------------------------------------------------------------
-# The kernel launcher (a kernel spec's argv).
-
-@dataclass(frozen=True)
-class LaunchConfig:
-    """What the launcher needs besides the connection file (written as JSON by the worker)."""
-
-    limits: Limits
-    uid: int | None          # None: keep our uid (user namespace)
-    runtime_dir: str         # jupyter runtime folder: connection file + IPC sockets (read-write)
-    log_file: str            # the kernel's stdout/stderr (outside the sandbox)
-    sandboxed: bool = True   # False: --unsafe (limits only, no isolation)
-
-    def write(self, path: Path) -> None:
-        path.write_text(json.dumps(asdict(self)))
-
-    @classmethod
-    def read(cls, path: Path) -> "LaunchConfig":
-        data = json.loads(Path(path).read_text())
-        data["limits"] = Limits(**data["limits"])
-        return cls(**data)
-
-
-def kernelspec(config_file: Path) -> dict:
-    """A kernel.json whose kernel is launched by this file with ``config_file``."""
-    return {"argv": [sys.executable, str(Path(__file__).resolve()), "kernel", "--config", str(config_file),
-                     "-f", "{connection_file}"],
-            "display_name": "Python 3 (sandboxed grading)", "language": "python",
-            "interrupt_mode": "message", "metadata": {"debugger": False}}
-
-
-def _launch(config: LaunchConfig, connection_file: str) -> None:
-    cwd = Path.cwd()
-    kernel = [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file]
-    log = os.open(config.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    null = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(null, 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    if not config.sandboxed:
-        import ctypes
-        import resource
-        import signal
-
-        # Die with the grading worker even without bubblewrap (PR_SET_PDEATHSIG = 1).
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-
-        lim = config.limits
-        for which, value in ((resource.RLIMIT_CPU, lim.cpu_seconds), (resource.RLIMIT_AS, lim.memory_mb * 2**20),
-                             (resource.RLIMIT_FSIZE, lim.file_mb * 2**20), (resource.RLIMIT_CORE, 0)):
-            resource.setrlimit(which, (value, value))
-        os.execv(kernel[0], kernel)
-    # Files the kernel needs, made readable by its uid.
-    if config.uid is not None:
-        os.chown(config.runtime_dir, config.uid, config.uid)
-        os.chown(connection_file, config.uid, config.uid)
-    seed = None
-    extra = [p for p in cwd.iterdir() if p.suffix != ".ipynb" and not p.name.startswith(".")
-             and p.name != "timestamp.txt"]
-    if extra:
-        seed = Path(config.runtime_dir).parent / "seed"  # one kernel at a time per worker
-        if seed.exists():
-            shutil.rmtree(seed)
-        seed.mkdir(mode=0o755)
-        for path in extra:
-            if path.is_dir() and not path.is_symlink():
-                shutil.copytree(path, seed / path.name, symlinks=True)
-            elif path.is_file() and not path.is_symlink():
-                shutil.copy(path, seed / path.name)
-        for root, dirs, files in os.walk(seed):
-            for name in dirs:
-                os.chmod(os.path.join(root, name), 0o755)
-            for name in files:
-                os.chmod(os.path.join(root, name), 0o644)
-    argv = sandbox_argv(kernel, cwd=cwd, limits=config.limits, uid=config.uid,
-                        writable=(Path(config.runtime_dir),), seed=seed)
-    os.execv(argv[0], argv)
-
-
 def main(argv: list[str] | None = None) -> None:
+    """``python -m coursetools.sandbox check``: say whether kernels can be sandboxed here."""
     import argparse
 
-    parser = argparse.ArgumentParser(description="Launch a sandboxed ipykernel (used by kernel specs).")
-    sub = parser.add_subparsers(dest="cmd", required=True)
-    k = sub.add_parser("kernel")
-    k.add_argument("--config", required=True)
-    k.add_argument("-f", dest="connection_file", required=True)
-    # Extra kernel arguments (e.g. --HistoryManager.hist_file=:memory:) are ignored.
-    sub.add_parser("check", help="say whether kernels can be sandboxed here")
-    args, _ = parser.parse_known_args(argv)
-    if args.cmd == "kernel":
-        _launch(LaunchConfig.read(Path(args.config)), args.connection_file)
-    else:
-        reason = problem()
-        print(reason or "ok: kernels will run in a bubblewrap sandbox")
-        sys.exit(1 if reason else 0)
+    parser = argparse.ArgumentParser(description="Check the grading sandbox of this machine.")
+    parser.add_argument("cmd", choices=["check"], help="say whether kernels can be sandboxed here")
+    parser.parse_args(argv)
+    reason = problem()
+    print(reason or "ok: kernels will run in a bubblewrap sandbox")
+    sys.exit(1 if reason else 0)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""nbgrader preprocessor that re-judges hidden-test records outside the student's kernel.
+"""Re-judge hidden-test records outside the student's kernel (used by the preprocessor
+:class:`coursetools.preprocessors.VerifyHiddenChecks`).
 
-Runs right after nbgrader's ``Execute`` (see ``nbgrader_config.py``). For each grade cell whose
-source -- restored by nbgrader from the gradebook, so the student cannot edit it -- calls
-``check("topic.func", ...)``, it looks for the record that :func:`course_grading.check`
+The preprocessor runs right after nbgrader's ``Execute`` (see ``nbgrader_config.py``). For each
+grade cell whose source -- restored by nbgrader from the gradebook, so the student cannot edit it --
+calls ``check("topic.func", ...)``, it looks for the record that :func:`course_grading.check`
 published in that cell's outputs and judges it again here, in nbgrader's process, with freshly
 built inputs. A missing, malformed or wrong record turns into an error output, which nbgrader
 scores as zero for the cell. The kernel cannot reach this process, so patched comparison
@@ -12,10 +13,6 @@ functions, silenced tracebacks or a patched harness earn nothing.
 from __future__ import annotations
 
 import re
-
-from nbformat.v4 import new_output
-from nbgrader import utils
-from nbgrader.preprocessors import NbGraderPreprocessor
 
 from course_grading import MIME, verify_record
 
@@ -45,19 +42,3 @@ def verify_cell(cell) -> list[str]:
         except Exception as err:  # noqa: BLE001 - any failure of untrusted data is a failed test
             problems.append(f"{name}: {err}")
     return problems
-
-
-class VerifyHiddenChecks(NbGraderPreprocessor):
-    """Fail every grade cell whose hidden-test records do not verify in the grader's process."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell):
-            problems = verify_cell(cell)
-            if problems:
-                self.log.warning("cell %s failed verification: %s",
-                                 cell.metadata["nbgrader"].get("grade_id"), "; ".join(problems))
-                cell.outputs.append(new_output(
-                    "error", ename="HiddenTestFailed", evalue="; ".join(problems),
-                    traceback=["HiddenTestFailed: the grader re-checked this cell's results "
-                               "outside your notebook and they are not correct:"] + problems))
-        return cell, resources

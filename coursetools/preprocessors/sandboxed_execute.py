@@ -1,13 +1,9 @@
-"""nbgrader preprocessors added for sandboxed grading (see :func:`harden`).
+"""``SandboxedExecute``: nbgrader's ``Execute`` that survives the death of the kernel.
 
-- :class:`SandboxedExecute`: nbgrader's ``Execute`` that survives the death of the kernel (memory or
-  CPU limit, ``os._exit``, a crash) and a flood of output: the cell where it happened gets an error
-  saying why, the cells after it are marked as not run, and grading goes on, so the cells that ran
-  before keep their points.
-- :class:`GuardGradeCells`: caps the size of every output (a student printing 100 MB) and turns
-  ``execute_result`` outputs of test cells into plain displays, so that only a clean run earns a test
-  cell's points (nbgrader would read a number there as partial credit, and code in the notebook can
-  make the kernel emit one).
+A kernel killed by a limit of the sandbox (memory, CPU time), by ``os._exit`` or a crash, or one
+flooding its output, no longer fails the whole submission: the cell where it happened gets an error
+saying why, the cells after it are marked as not run, and grading goes on, so the cells that ran
+before keep their points.
 """
 
 from __future__ import annotations
@@ -16,11 +12,10 @@ import signal
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from nbgrader import utils
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.preprocessors import Execute
 from traitlets import Integer
 
-from .sandbox import reap_strays
+from ..sandbox_reap import reap_strays
 
 SIGNALS = {signal.SIGXCPU: "it used up its CPU time limit",
            signal.SIGKILL: "it was killed (most likely it ran out of memory)",
@@ -97,64 +92,3 @@ class SandboxedExecute(Execute):
         self._timeouts_in_a_row = self._timeouts_in_a_row + 1 if timed_out else 0
         if self._timeouts_in_a_row >= 2:
             self._death = "the kernel stopped responding (two cells in a row timed out)"
-
-
-class GuardGradeCells(NbGraderPreprocessor):
-    """Cap output sizes; in test cells turn ``execute_result`` outputs into ``display_data``."""
-
-    max_chars = Integer(20_000, help="longest text kept from one output").tag(config=True)
-    max_outputs = Integer(100, help="most outputs kept per cell").tag(config=True)
-
-    def _cap_text(self, text):
-        if isinstance(text, list):
-            text = "".join(str(t) for t in text)
-        if not isinstance(text, str):
-            text = str(text)
-        if len(text) > self.max_chars:
-            return text[: self.max_chars] + f"\n... [output truncated by the grader: {len(text)} characters]"
-        return text
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        is_test = utils.is_grade(cell) and not utils.is_solution(cell)
-        outputs = []
-        for out in cell.get("outputs", []):
-            kind = out.get("output_type")
-            if kind == "stream":
-                out["text"] = self._cap_text(out.get("text", ""))
-            elif kind == "error":
-                out["evalue"] = self._cap_text(out.get("evalue", ""))
-                tb = [self._cap_text(line) for line in out.get("traceback", [])]
-                out["traceback"] = tb[:50] + (["... [traceback truncated]"] + tb[-10:] if len(tb) > 60 else tb[50:])
-            elif kind in ("execute_result", "display_data", "update_display_data"):
-                data = out.get("data", {})
-                for mime, value in list(data.items()):
-                    if isinstance(value, (str, list)) and len("".join(value) if isinstance(value, list) else value) > self.max_chars:
-                        data[mime] = self._cap_text(value) if mime.startswith("text/") else None
-                        if data[mime] is None:
-                            del data[mime]
-                            data.setdefault("text/plain", f"[{mime} output removed by the grader: too large]")
-                if kind == "execute_result" and is_test:
-                    out = new_output("display_data", data=data, metadata=out.get("metadata", {}))
-            outputs.append(out)
-        if len(outputs) > self.max_outputs:
-            errors = [o for o in outputs[self.max_outputs:] if o.get("output_type") == "error"]
-            outputs = outputs[: self.max_outputs] + [new_output(
-                "stream", name="stdout", text=f"... [{len(outputs) - self.max_outputs} more outputs removed by the grader]\n")] + errors
-        cell.outputs = outputs
-        return cell, resources
-
-
-def harden(preprocessors: list) -> list:
-    """The course's autograde preprocessors with ``Execute`` made robust and the guard added.
-
-    ``GuardGradeCells`` goes right after the hidden-test verifier (or after ``Execute``).
-    """
-    out = [SandboxedExecute if p is Execute else p for p in preprocessors]
-    if SandboxedExecute not in out:
-        out.insert(0, SandboxedExecute)
-    names = [getattr(p, "__name__", "") for p in out]
-    anchor = names.index("VerifyHiddenChecks") if "VerifyHiddenChecks" in names else out.index(SandboxedExecute)
-    out.insert(anchor + 1, GuardGradeCells)
-    return out
