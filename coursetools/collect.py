@@ -36,10 +36,10 @@ import re
 import shutil
 import zipfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from .nbapi import REPO, assignments
+from .layout import REPO, Course
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 MAX_NOTEBOOK = 32 * 2**20
@@ -169,10 +169,6 @@ def _match_notebooks(files: dict[str, bytes], expected: list[str], single_file: 
     return chosen, notes
 
 
-def _expected(root: Path, assignment: str) -> list[str]:
-    return sorted(p.name for p in (Path(root) / "solutions" / assignment).glob("*.ipynb"))
-
-
 def _write_submission(folder: Path, notebooks: dict[str, bytes], timestamp: datetime) -> str:
     """Replace ``folder`` with the notebooks + timestamp.txt; 'placed', 'updated' or 'unchanged'."""
     stamp = timestamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z")
@@ -195,15 +191,57 @@ def _write_submission(folder: Path, notebooks: dict[str, bytes], timestamp: date
     return status
 
 
+def _read_candidate(path: Path, rel: str, course: Course, names: list[str], patterns: list[tuple[str, str]],
+                    assignment: str | None) -> tuple[str, str, dict[str, bytes], list[str]]:
+    """(student, assignment, {notebook name: bytes}, notes) of one exported file, or raise _Unplaceable."""
+    if path.suffix.lower() not in (".ipynb", ".zip"):
+        raise _Unplaceable(f"not a notebook or a zip ({path.suffix or 'no extension'})")
+    student, found, label = _identify(rel, patterns, names, assignment)
+    notes = []
+    if path.suffix.lower() == ".zip":
+        files, ignored = _notebooks_in_zip(path)
+        if ignored:
+            notes.append(f"{len(ignored)} other files in the zip not collected")
+        if found is None:
+            hits = {n for n in names for member in files if n in member}
+            found = hits.pop() if len(hits) == 1 else None
+    else:
+        files = {path.name: path.read_bytes()}
+    if found is None:
+        raise _Unplaceable("cannot tell which assignment this is (use --assignment)")
+    if not files:
+        raise _Unplaceable("the zip holds no notebook")
+    expected = course.notebook_names(found)
+    chosen, more = _match_notebooks(files, expected, single_file=path.suffix.lower() == ".ipynb")
+    if not chosen:
+        raise _Unplaceable("; ".join(more) or "no notebook of the assignment in it")
+    return student, found, chosen, notes + more + [f"pattern {label}"]
+
+
+def _place(candidates: dict, export_dir: Path, course: Course, report: Report, dry_run: bool) -> None:
+    """The newest file of each (student, assignment) goes to submitted/; the older ones are superseded."""
+    for (student, found), options in sorted(candidates.items()):
+        options.sort(key=lambda o: o[0].stat().st_mtime, reverse=True)
+        (path, chosen, notes), older = options[0], options[1:]
+        mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        folder = course.submitted(student, found)
+        status = "placed (dry run)" if dry_run else _write_submission(folder, chosen, mtime)
+        report.rows.append(Row(path.relative_to(export_dir).as_posix(), status, student, found,
+                               ", ".join(sorted(chosen)), "; ".join(notes)))
+        for other, _, _ in older:
+            report.rows.append(Row(other.relative_to(export_dir).as_posix(), "superseded", student, found,
+                                   note=f"an older file of the same student; kept {path.name}"))
+
+
 def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, pattern: str | None = None,
             dry_run: bool = False) -> Report:
     """Place every submission of ``export_dir`` under ``root/submitted``; return what happened."""
-    export_dir, root = Path(export_dir).resolve(), Path(root).resolve()
+    export_dir, course = Path(export_dir).resolve(), Course(root)
     if not export_dir.is_dir():
         raise FileNotFoundError(f"no such folder: {export_dir}")
-    names = assignments(root)
+    names = course.assignments()
     if assignment is not None and assignment not in names:
-        raise ValueError(f"no assignment {assignment!r} in {root / 'solutions'} ({', '.join(names)})")
+        raise ValueError(f"no assignment {assignment!r} in {course.source()} ({', '.join(names)})")
     patterns = ([("--pattern", pattern)] if pattern else []) + builtin_patterns(names)
     if pattern:
         re.compile(pattern)  # a bad regex is the instructor's error: raise re.error now
@@ -218,46 +256,15 @@ def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, 
             report.rows.append(Row(rel, "ignored", note="hidden or system file"))
             continue
         try:
-            if path.suffix.lower() not in (".ipynb", ".zip"):
-                raise _Unplaceable(f"not a notebook or a zip ({path.suffix or 'no extension'})")
-            student, found, label = _identify(rel, patterns, names, assignment)
-            notes = []
-            if path.suffix.lower() == ".zip":
-                files, ignored = _notebooks_in_zip(path)
-                if ignored:
-                    notes.append(f"{len(ignored)} other files in the zip not collected")
-                if found is None:
-                    hits = {n for n in names for member in files if n in member}
-                    found = hits.pop() if len(hits) == 1 else None
-            else:
-                files = {path.name: path.read_bytes()}
-            if found is None:
-                raise _Unplaceable("cannot tell which assignment this is (use --assignment)")
-            if not files:
-                raise _Unplaceable("the zip holds no notebook")
-            expected = _expected(root, found)
-            chosen, more = _match_notebooks(files, expected, single_file=path.suffix.lower() == ".ipynb")
-            if not chosen:
-                raise _Unplaceable("; ".join(more) or "no notebook of the assignment in it")
-            candidates.setdefault((student, found), []).append((path, chosen, notes + more + [f"pattern {label}"]))
+            student, found, chosen, notes = _read_candidate(path, rel, course, names, patterns, assignment)
+            candidates.setdefault((student, found), []).append((path, chosen, notes))
         except _Unplaceable as err:
             report.rows.append(Row(rel, "unplaced", note=str(err)))
-    for (student, found), options in sorted(candidates.items()):
-        options.sort(key=lambda o: o[0].stat().st_mtime, reverse=True)
-        (path, chosen, notes), older = options[0], options[1:]
-        mtime = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-        folder = root / "submitted" / student / found
-        status = "placed (dry run)" if dry_run else _write_submission(folder, chosen, mtime)
-        report.rows.append(Row(path.relative_to(export_dir).as_posix(), status, student, found,
-                               ", ".join(sorted(chosen)), "; ".join(notes)))
-        for other, _, _ in older:
-            report.rows.append(Row(other.relative_to(export_dir).as_posix(), "superseded", student, found,
-                                   note=f"an older file of the same student; kept {path.name}"))
+    _place(candidates, export_dir, course, report, dry_run)
     if not dry_run:
         for row in report.of("unplaced"):
-            target = root / "collected" / "unplaced" / row.source
+            target = course.collected / "unplaced" / row.source
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(export_dir / row.source, target, follow_symlinks=False)
-        report.write_csv(root / "collected" / "collect-report.csv")
+        report.write_csv(course.collected / "collect-report.csv")
     return report
-

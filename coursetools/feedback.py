@@ -13,44 +13,14 @@ from __future__ import annotations
 import csv
 import html
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
-from nbconvert.preprocessors import Preprocessor
-from traitlets import Bool
-
-from .grade import all_states, course_id, db_url, digest, read_state
-from .nbapi import REPO, api, assignments, chdir
-
-_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "div", "em", "h1", "h2", "h3", "h4", "h5",
-         "h6", "hr", "i", "img", "kbd", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "sup",
-         "table", "tbody", "td", "th", "thead", "tr", "u", "ul"]
-_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href"], "img": ["src", "alt", "width", "height"]}
-
-
-class SanitizeStudentMarkdown(Preprocessor):
-    """Render the student's own markdown cells to HTML and keep only harmless tags and attributes.
-
-    nbgrader's feedback template renders markdown without sanitizing it (outputs are sanitized by
-    ``HTMLExporter.sanitize_html``); a ``<script>`` in a student's markdown cell would run in the
-    browser of whoever opens the page. Cells locked by nbgrader are the instructor's and stay as
-    they are. The cell's source becomes the sanitized HTML, which the template's own markdown
-    rendering passes through unchanged.
-    """
-
-    enabled = Bool(True).tag(config=True)
-
-    def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type != "markdown" or meta.get("locked") or meta.get("grade") or meta.get("task"):
-            return cell, resources
-        import bleach
-        from nbconvert.filters import markdown2html
-
-        cell.source = bleach.clean(markdown2html(cell.source), tags=_TAGS, attributes=_ATTRIBUTES,
-                                   protocols=["http", "https", "mailto", "data"])
-        cell.pop("attachments", None)
-        return cell, resources
+from .grade import all_states, digest, read_state
+from .grade.state import submissions
+from .layout import REPO, Course, chdir
+from .nbapi import api
+from .preprocessors import SanitizeStudentMarkdown
 
 
 def _rejected_page(state: dict, notebook: str) -> str:
@@ -75,27 +45,26 @@ def _rejected_page(state: dict, notebook: str) -> str:
 def feedback(root: Path = REPO, names: list[str] | None = None,
              say: Callable[[str], None] = print) -> dict[str, int]:
     """Write feedback for every graded or rejected submission of ``names`` (default: all)."""
-    root = Path(root).resolve()
-    names = names or assignments(root)
+    course = Course(root)
+    names = names or course.assignments()
     counts = {"graded": 0, "rejected": 0, "failed": 0}
-    states = [s for s in all_states(root) if s["assignment"] in names and s["status"] in ("graded", "rejected")]
+    states = [s for s in all_states(course.root) if s["assignment"] in names and s["status"] in ("graded", "rejected")]
     # Student-written markdown and outputs are rendered sanitized: no <script> in anyone's page.
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    nb_api = api(root, HTMLExporter__sanitize_html=True,
+    nb_api = api(course.root, HTMLExporter__sanitize_html=True,
                  GenerateFeedback__preprocessors=[GetGrades, CSSHTMLHeaderPreprocessor, SanitizeStudentMarkdown])
     for state in states:
         a, student = state["assignment"], state["student"]
-        target = root / "feedback" / student / a
+        target = course.feedback(student, a)
         if state["status"] == "rejected":
             target.mkdir(parents=True, exist_ok=True)
-            expected = sorted(p.name for p in (root / "solutions" / a).glob("*.ipynb"))
-            for name in expected:
+            for name in course.notebook_names(a):
                 (target / name.replace(".ipynb", ".html")).write_text(_rejected_page(state, name))
             counts["rejected"] += 1
             continue
-        with chdir(root), warnings.catch_warnings():
+        with chdir(course.root), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = nb_api.generate_feedback(a, student, force=True)
         if result["success"]:
@@ -104,7 +73,7 @@ def feedback(root: Path = REPO, names: list[str] | None = None,
             counts["failed"] += 1
             say(f"feedback for {a} {student} failed:\n{(result.get('log') or '')[-1500:]}")
     say(f"feedback: {counts['graded']} pages from autograded notebooks, {counts['rejected']} for rejected "
-        f"submissions, {counts['failed']} failed (in {root / 'feedback'})")
+        f"submissions, {counts['failed']} failed (in {course.feedback()})")
     return counts
 
 
@@ -116,10 +85,11 @@ def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None
     """Write ``grades.csv`` (default ``root/grades.csv``) from the gradebook; return its path."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    root = Path(root).resolve()
+    course = Course(root)
+    root = course.root
     out = Path(out) if out else root / "grades.csv"
     rows = []
-    with warnings.catch_warnings(), Gradebook(db_url(root), course_id(root)) as gb:
+    with warnings.catch_warnings(), Gradebook(course.db_url, course.course_id) as gb:
         warnings.simplefilter("ignore")
         for assignment in sorted(gb.assignments, key=lambda a: a.name):
             for student in sorted(gb.students, key=lambda s: s.id):
@@ -148,24 +118,21 @@ def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None
 
 def status(root: Path = REPO, say: Callable[[str], None] = print) -> list[dict]:
     """Per assignment: collected, graded, rejected, errors, waiting, feedback; then the problems."""
-    root = Path(root).resolve()
+    course = Course(root)
     table, problems = [], []
-    for a in assignments(root):
+    for a in course.assignments():
         row = {"assignment": a, "collected": 0, "graded": 0, "rejected": 0, "error": 0, "waiting": 0,
                "feedback": 0}
-        for folder in sorted((root / "submitted").glob(f"*/{a}")):
-            student = folder.parent.name
-            if not folder.is_dir() or student.startswith("."):
-                continue
+        for student, folder in submissions(course, a):
             row["collected"] += 1
-            state = read_state(root, a, student)
+            state = read_state(course.root, a, student)
             if not state or state.get("digest") != digest(folder):
                 row["waiting"] += 1
                 continue
             row[state["status"]] += 1
             if state["status"] != "graded" or state.get("review"):
                 problems.append(state)
-            if any((root / "feedback" / student / a).glob("*.html")):
+            if any(course.feedback(student, a).glob("*.html")):
                 row["feedback"] += 1
         table.append(row)
     headers = list(table[0]) if table else []
