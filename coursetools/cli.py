@@ -11,6 +11,8 @@
 
 Every command works on the course folder (default: this repository; ``--course-dir`` or
 ``$COURSE_DIR`` to keep the students' data elsewhere). See docs/instructors.md.
+The defaults of ``grade`` are those of :class:`coursetools.grade.Options` and
+:class:`coursetools.sandbox.Limits`.
 """
 
 from __future__ import annotations
@@ -21,7 +23,91 @@ import re
 import sys
 from pathlib import Path
 
-from .nbapi import REPO
+from .layout import REPO
+
+
+def release(args: argparse.Namespace, root: Path) -> int:
+    from .release import generate
+
+    for path in generate(args.names or None, course_root=root):
+        print(f"wrote {path}")
+    return 0
+
+
+def collect(args: argparse.Namespace, root: Path) -> int:
+    from .collect import collect as collect_export
+
+    report = collect_export(args.folder, root, assignment=args.assignment, pattern=args.pattern,
+                            dry_run=args.dry_run)
+    for row in report.rows:
+        if row.status not in ("unchanged",):
+            where = f"-> {row.student}/{row.assignment}" if row.student else ""
+            print(f"  {row.status:<10} {row.source} {where} {row.note}".rstrip())
+    print(f"collect: {report.summary()}")
+    unplaced = report.of("unplaced")
+    if unplaced:
+        print(f"WARNING: {len(unplaced)} files could not be placed; copies are in "
+              f"{root / 'collected' / 'unplaced'} (see collected/collect-report.csv)", file=sys.stderr)
+    return 0
+
+
+def grade(args: argparse.Namespace, root: Path) -> int:
+    from .grade import Options
+    from .grade import grade as grade_all
+    from .sandbox import Limits
+
+    options = Options(workers=args.workers, unsafe=args.unsafe, cell_timeout=args.timeout,
+                      submission_timeout=args.submission_timeout, force=args.force,
+                      limits=Limits(cpu_seconds=args.cpu, memory_mb=args.memory, processes=args.processes))
+    outcomes = grade_all(root, args.names or None, args.student, options)
+    return 1 if any(o.status == "error" for o in outcomes) else 0
+
+
+def feedback(args: argparse.Namespace, root: Path) -> int:
+    from .feedback import feedback as write_feedback
+
+    counts = write_feedback(root, args.names or None)
+    return 1 if counts["failed"] else 0
+
+
+def export(args: argparse.Namespace, root: Path) -> int:
+    from .feedback import export as write_csv
+
+    write_csv(root, args.out)
+    return 0
+
+
+def status(args: argparse.Namespace, root: Path) -> int:
+    from .feedback import status as show_status
+
+    show_status(root)
+    return 0
+
+
+def _grade_options(g: argparse.ArgumentParser) -> None:
+    from .grade import Options
+
+    defaults = Options()
+    limits = defaults.limits
+    g.add_argument("names", nargs="*", help="assignments (default: all)")
+    g.add_argument("--student", action="append", help="only this student (repeatable)")
+    g.add_argument("--workers", type=int, default=defaults.workers,
+                   help="parallel workers (default: number of CPU cores)")
+    g.add_argument("--unsafe", action="store_true", default=defaults.unsafe,
+                   help="run student code WITHOUT the sandbox (only where bubblewrap is unavailable and "
+                        "every submission is trusted); CPU and memory limits still apply")
+    g.add_argument("--timeout", type=int, default=defaults.cell_timeout,
+                   help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
+    g.add_argument("--submission-timeout", type=int, default=defaults.submission_timeout,
+                   help="seconds per whole submission (default %(default)s)")
+    g.add_argument("--memory", type=int, default=limits.memory_mb,
+                   help="MB of address space per kernel process (default %(default)s)")
+    g.add_argument("--cpu", type=int, default=limits.cpu_seconds,
+                   help="CPU seconds per kernel process (default %(default)s)")
+    g.add_argument("--processes", type=int, default=limits.processes,
+                   help="processes+threads per kernel (default %(default)s)")
+    g.add_argument("--force", action="store_true", default=defaults.force,
+                   help="regrade submissions already graded and unchanged")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,94 +119,40 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--course-dir", type=Path, default=argparse.SUPPRESS, help=help_dir)
     sub = p.add_subparsers(dest="command", required=True)
 
-    def step(name: str, help: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help, parents=[common])
+    def step(func, help: str) -> argparse.ArgumentParser:
+        s = sub.add_parser(func.__name__, help=help, parents=[common])
+        s.set_defaults(func=func)
+        return s
 
-    r = step("release", "build the student versions (exercises/) from solutions/")
+    r = step(release, "build the student versions (exercises/) from solutions/")
     r.add_argument("names", nargs="*", help="assignments (default: all in solutions/)")
 
-    c = step("collect", "place an LMS export into submitted/<student>/<assignment>/")
+    c = step(collect, "place an LMS export into submitted/<student>/<assignment>/")
     c.add_argument("folder", type=Path, help="the export: one .ipynb or .zip per student")
     c.add_argument("--assignment", help="the assignment all files belong to (default: from the names)")
     c.add_argument("--pattern", help="regex with a named group 'student' (and optionally 'assignment'), "
                                      "searched in each file's path relative to FOLDER; tried first")
     c.add_argument("--dry-run", action="store_true", help="report only, write nothing")
 
-    g = step("grade", "autograde every collected submission (sandboxed, in parallel)")
-    g.add_argument("names", nargs="*", help="assignments (default: all)")
-    g.add_argument("--student", action="append", help="only this student (repeatable)")
-    g.add_argument("--workers", type=int, default=0, help="parallel workers (default: number of CPU cores)")
-    g.add_argument("--unsafe", action="store_true",
-                   help="run student code WITHOUT the sandbox (only where bubblewrap is unavailable and "
-                        "every submission is trusted); CPU and memory limits still apply")
-    g.add_argument("--timeout", type=int, help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
-    g.add_argument("--submission-timeout", type=int, default=900, help="seconds per whole submission (default 900)")
-    g.add_argument("--memory", type=int, default=4096, help="MB of address space per kernel process (default 4096)")
-    g.add_argument("--cpu", type=int, default=600, help="CPU seconds per kernel process (default 600)")
-    g.add_argument("--processes", type=int, default=64, help="processes+threads per kernel (default 64)")
-    g.add_argument("--force", action="store_true", help="regrade submissions already graded and unchanged")
+    _grade_options(step(grade, "autograde every collected submission (sandboxed, in parallel)"))
 
-    f = step("feedback", "write feedback HTML for every graded submission")
+    f = step(feedback, "write feedback HTML for every graded submission")
     f.add_argument("names", nargs="*", help="assignments (default: all)")
 
-    e = step("export", "write grades.csv from the gradebook")
+    e = step(export, "write grades.csv from the gradebook")
     e.add_argument("--out", type=Path, help="output file (default: COURSE_DIR/grades.csv)")
 
-    step("status", "what is collected, graded, rejected, waiting")
+    step(status, "what is collected, graded, rejected, waiting")
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    root = args.course_dir.resolve()
     try:
-        if args.command == "release":
-            from .release import generate
-
-            for path in generate(args.names or None, course_root=root):
-                print(f"wrote {path}")
-        elif args.command == "collect":
-            from .collect import collect
-
-            report = collect(args.folder, root, assignment=args.assignment, pattern=args.pattern,
-                             dry_run=args.dry_run)
-            for row in report.rows:
-                if row.status not in ("unchanged",):
-                    where = f"-> {row.student}/{row.assignment}" if row.student else ""
-                    print(f"  {row.status:<10} {row.source} {where} {row.note}".rstrip())
-            print(f"collect: {report.summary()}")
-            unplaced = report.of("unplaced")
-            if unplaced:
-                print(f"WARNING: {len(unplaced)} files could not be placed; copies are in "
-                      f"{root / 'collected' / 'unplaced'} (see collected/collect-report.csv)", file=sys.stderr)
-        elif args.command == "grade":
-            from .grade import Options, grade
-            from .sandbox import Limits
-
-            options = Options(workers=args.workers, unsafe=args.unsafe, cell_timeout=args.timeout,
-                              submission_timeout=args.submission_timeout, force=args.force,
-                              limits=Limits(cpu_seconds=args.cpu, memory_mb=args.memory,
-                                            processes=args.processes))
-            outcomes = grade(root, args.names or None, args.student, options)
-            if any(o.status == "error" for o in outcomes):
-                return 1
-        elif args.command == "feedback":
-            from .feedback import feedback
-
-            counts = feedback(root, args.names or None)
-            return 1 if counts["failed"] else 0
-        elif args.command == "export":
-            from .feedback import export
-
-            export(root, args.out)
-        elif args.command == "status":
-            from .feedback import status
-
-            status(root)
+        return args.func(args, args.course_dir.resolve())
     except (ValueError, FileNotFoundError, re.error, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":
