@@ -1,6 +1,6 @@
 """How long sandboxed autograding takes: seconds per submission per exercise, 1 worker vs all cores.
 
-For every assignment in ``solutions/``, a scratch course gets ``2 x cores`` (at least 4) copies of a
+For every assignment of the course, a scratch course gets ``2 x cores`` (at least 4) copies of a
 full-marks submission (the released notebook with the reference answers filled in), which
 ``coursetools.grade`` grades twice: with one worker, then with one worker per core. The time is
 the whole ``grade()`` call (template, workers' start-up, kernels, verification, gradebook
@@ -12,7 +12,6 @@ merges) divided by the number of submissions.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -20,28 +19,21 @@ from pathlib import Path
 import nbformat
 
 from coursetools.grade import Options, grade
-from coursetools.nbapi import REPO, assignments
+from coursetools.layout import Course, make_scratch_course
 from coursetools.release import solved_release
 
 TARGET_SECONDS = 5.0
 
 
-def full_marks_notebook(assignment: str) -> nbformat.NotebookNode:
-    """The released notebook with every answer cell holding the reference answer."""
-    return solved_release(assignment)
-
-
 def _course(root: Path, assignment: str, students: int) -> Path:
-    root.mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-    nb = full_marks_notebook(assignment)
-    (source_path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
+    course = make_scratch_course(root, [assignment])
+    nb = solved_release(assignment)
+    name = Course().notebook(assignment).name
     for i in range(students):
-        folder = root / "submitted" / f"student{i:03d}" / assignment
+        folder = course.submitted(f"student{i:03d}", assignment)
         folder.mkdir(parents=True)
-        nbformat.write(nb, folder / source_path.name)
-    return root
+        nbformat.write(nb, folder / name)
+    return course.root
 
 
 def measure(assignment: str, workers: int, students: int) -> tuple[float, float, float]:
@@ -70,8 +62,9 @@ def run() -> list[dict]:
     cores = os.cpu_count() or 1
     students = max(6, 3 * cores)
     rows = []
-    for assignment in assignments(REPO):
-        if not (REPO / "exercises" / assignment).is_dir():
+    repo = Course()
+    for assignment in repo.assignments():
+        if not repo.release(assignment).is_dir():
             continue
         seq_wall, seq, ok_seq = measure(assignment, 1, students)
         par_wall, par, ok_par = measure(assignment, cores, students)

@@ -17,9 +17,6 @@ import datetime as dt
 import importlib
 import os
 import platform
-import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,7 +24,8 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-from coursetools.nbapi import REPO, api, assignments, chdir
+from coursetools.layout import REPO, Course, chdir, make_scratch_course
+from coursetools.nbapi import api
 
 RESULTS = REPO / "benchmarks" / "RESULTS.md"
 LECTURE_BUDGET_S = 60.0
@@ -60,7 +58,7 @@ def time_notebook(path: Path, timeout: int = 600) -> float:
 
 def notebook_rows() -> list[dict]:
     rows = []
-    for path in sorted((REPO / "lectures").glob("*.ipynb")) + sorted((REPO / "solutions").glob("*/*.ipynb")):
+    for path in sorted((REPO / "lectures").glob("*.ipynb")) + sorted(Course().source().glob("*/*.ipynb")):
         seconds = time_notebook(path)
         is_lecture = path.parent.name == "lectures"
         rows.append({"metric": f"execute {path.relative_to(REPO)}", "value": f"{seconds:.1f} s",
@@ -72,20 +70,17 @@ def notebook_rows() -> list[dict]:
 def autograde_rows(repeats: int = 3) -> list[dict]:
     """Plain (unsandboxed) nbgrader autograde of the solution, median of ``repeats`` submissions."""
     rows = []
-    for assignment in assignments():
+    for assignment in Course().assignments():
         with tempfile.TemporaryDirectory() as tmp:
-            root = Path(tmp)
-            shutil.copy(REPO / "nbgrader_config.py", root)
-            shutil.copytree(REPO / "solutions" / assignment, root / "solutions" / assignment)
-            (nb_path,) = (REPO / "solutions" / assignment).glob("*.ipynb")
+            course = make_scratch_course(Path(tmp), [assignment], generate=True)
+            nb_path = course.notebook(assignment)
             times = []
-            with chdir(root):
-                nb_api = api(root)
-                assert nb_api.generate_assignment(assignment, force=True, create=True)["success"]
+            with chdir(course.root):
+                nb_api = api(course.root)
                 for i in range(repeats):
-                    folder = root / "submitted" / f"s{i}" / assignment
+                    folder = course.submitted(f"s{i}", assignment)
                     folder.mkdir(parents=True)
-                    shutil.copy(nb_path, folder / nb_path.name)
+                    folder.joinpath(nb_path.name).write_bytes(nb_path.read_bytes())
                     start = time.perf_counter()
                     result = nb_api.autograde(assignment, f"s{i}", force=True, create=True)
                     times.append(time.perf_counter() - start)

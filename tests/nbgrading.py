@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
 
-from coursetools.nbapi import REPO, api, chdir
+from coursetools.layout import Course, chdir, make_scratch_course
+from coursetools.nbapi import api
 from tests.mutants import Mutant
 
 
 def notebook_name(assignment: str) -> str:
-    (path,) = sorted((REPO / "solutions" / assignment).glob("*.ipynb"))
-    return path.name
+    return Course().notebook(assignment).name
 
 
 def read_solution(assignment: str) -> nbformat.NotebookNode:
-    return nbformat.read(REPO / "solutions" / assignment / notebook_name(assignment), as_version=4)
+    return nbformat.read(Course().notebook(assignment), as_version=4)
 
 
 def read_release(assignment: str) -> nbformat.NotebookNode:
-    return nbformat.read(REPO / "exercises" / assignment / notebook_name(assignment), as_version=4)
+    return nbformat.read(Course().release(assignment) / notebook_name(assignment), as_version=4)
 
 
 def cell_by_id(nb, grade_id: str):
@@ -59,15 +58,11 @@ class ScratchCourse:
     """A course directory in ``root`` holding one assignment, released, ready to autograde."""
 
     def __init__(self, root: Path, assignment: str):
-        self.root, self.assignment = Path(root), assignment
-        shutil.copy(REPO / "nbgrader_config.py", self.root / "nbgrader_config.py")
-        shutil.copytree(REPO / "solutions" / assignment, self.root / "solutions" / assignment)
-        with chdir(self.root):
-            result = api(self.root).generate_assignment(assignment, force=True, create=True)
-        assert result["success"], result["log"]
+        self.course = make_scratch_course(Path(root), [assignment], generate=True)
+        self.root, self.assignment = self.course.root, assignment
 
     def submit(self, student: str, nb) -> None:
-        folder = self.root / "submitted" / student / self.assignment
+        folder = self.course.submitted(student, self.assignment)
         folder.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, folder / notebook_name(self.assignment))
 
@@ -76,11 +71,11 @@ class ScratchCourse:
         with chdir(self.root):
             result = api(self.root).autograde(self.assignment, student, force=True, create=True)
         assert result["success"], result["log"]
-        with Gradebook(f"sqlite:///{self.root / 'gradebook.db'}") as gb:
+        with Gradebook(self.course.db_url) as gb:
             submission = gb.find_submission(self.assignment, student)
             grades = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
             return {"score": submission.score, "max_score": submission.max_score, "grades": grades}
 
     def autograded_notebook(self, student: str):
-        return nbformat.read(self.root / "autograded" / student / self.assignment / notebook_name(self.assignment),
+        return nbformat.read(self.course.autograded(student, self.assignment) / notebook_name(self.assignment),
                              as_version=4)

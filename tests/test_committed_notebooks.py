@@ -1,14 +1,13 @@
 """Committed notebooks are as the brief says: lectures with outputs from one clean top-to-bottom run,
 solutions and exercises without outputs, all small enough to review."""
 
-from pathlib import Path
-
 import nbformat
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from coursetools.layout import RELEASE, REPO, SOURCE
+
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))  # explorers.ipynb is the Voila page
-SOURCES = sorted((REPO / "solutions").glob("*/*.ipynb")) + sorted((REPO / "exercises").glob("*/*.ipynb"))
+SOURCES = sorted((REPO / SOURCE).glob("*/*.ipynb")) + sorted((REPO / RELEASE).glob("*/*.ipynb"))
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)

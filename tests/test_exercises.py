@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 
-import nbformat
 import pytest
 
-from coursetools.nbapi import REPO, assignments
+from course_grading import Failure, run_case
+from coursetools.layout import Course, assignments
 from coursetools.release import generate
 from coursetools.verify import required_checks
-from course_grading import Failure, run_case
 from tests.mutants import mutants_for
-from tests.nbgrading import (ScratchCourse, exec_solution_cells, mutate, notebook_name, read_release,
-                             read_solution)
+from tests.nbgrading import ScratchCourse, exec_solution_cells, mutate, notebook_name, read_release, read_solution
 
 ASSIGNMENTS = assignments()
 MUTANTS = [pytest.param(a, m, id=f"{a}-{m.label}") for a in ASSIGNMENTS for m in mutants_for(a)]
@@ -34,7 +32,7 @@ def canonical(path):
 def test_regenerating_the_release_reproduces_exercises(assignment, tmp_path):
     generate([assignment], out_dir=tmp_path)
     produced = sorted(p.relative_to(tmp_path / assignment) for p in (tmp_path / assignment).rglob("*") if p.is_file())
-    committed_dir = REPO / "exercises" / assignment
+    committed_dir = Course().release(assignment)
     committed = sorted(p.relative_to(committed_dir) for p in committed_dir.rglob("*")
                        if p.is_file() and ".ipynb_checkpoints" not in p.parts)
     assert produced == committed, "exercises/ is stale: run `./course release`"
@@ -48,7 +46,7 @@ def test_regenerating_the_release_reproduces_exercises(assignment, tmp_path):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_carries_no_outputs_no_solutions_and_no_hidden_tests(assignment):
-    text = (REPO / "exercises" / assignment / notebook_name(assignment)).read_text()
+    text = (Course().release(assignment) / notebook_name(assignment)).read_text()
     for secret in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "course_grading"):
         assert secret not in text
     nb = read_release(assignment)

@@ -10,8 +10,8 @@ import nbformat
 import pytest
 import torch
 
-import course_lib.divergences as reference
 import course_grading as grading
+import course_lib.divergences as reference
 from course_grading import Failure, check, make_record, run_case, to_plain, verify_record
 from coursetools.verify import verify_cell
 

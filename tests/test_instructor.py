@@ -2,7 +2,7 @@
 export, and nbgrader's exchange on one machine -- and a corpus of hostile submissions
 (``tests/hostile/cases.py``) that must neither crash the grader nor earn undeserved points.
 
-The grading tests build a scratch course (config + ``solutions/01_divergences``) in a temporary
+The grading tests build a scratch course (config + exercise 01's source) in a temporary
 folder and use short limits (10 s per cell, 15 CPU seconds per kernel) so the corpus runs in
 about a minute on two cores.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,8 +23,8 @@ import pytest
 from coursetools import sandbox
 from coursetools.collect import collect
 from coursetools.feedback import export, feedback
-from coursetools.grade import GradingRefused, Options, digest, grade, merge, read_state
-from coursetools.nbapi import REPO
+from coursetools.grade import GradingRefused, Options, Outcome, Result, digest, grade, merge, read_state
+from coursetools.layout import REPO, Course, make_scratch_course
 from coursetools.sandbox import Limits
 from tests.hostile import cases as hostile
 
@@ -39,10 +38,7 @@ FAST = Options(workers=2, cell_timeout=10, submission_timeout=180, limits=Limits
 
 def make_course(root: Path) -> Path:
     """A course folder holding the repository's config and exercise 01's source."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
-    shutil.copytree(REPO / "solutions" / ASSIGNMENT, root / "solutions" / ASSIGNMENT)
-    return root
+    return make_scratch_course(root, [ASSIGNMENT]).root
 
 
 def quiet(_line: str) -> None:
@@ -52,7 +48,7 @@ def quiet(_line: str) -> None:
 def gradebook_scores(root: Path) -> dict[str, float]:
     from nbgrader.api import Gradebook
 
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(Course(root).db_url) as gb:
         return {s.student.id: float(s.score) for s in gb.find_assignment(ASSIGNMENT).submissions}
 
 
@@ -88,7 +84,7 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
     _zip(export_dir / "erin_01_divergences.zip", {"01_divergences.ipynb": nb})
     _zip(export_dir / "frank_01_divergences.zip", {"readme.md": b"forgot the notebook"})
     (export_dir / "gina_01_divergences.zip").write_bytes(b"PK not really a zip")
-    (export_dir / "zed_01_divergences.ipynb").symlink_to(REPO / "solutions" / ASSIGNMENT / NOTEBOOK)
+    (export_dir / "zed_01_divergences.ipynb").symlink_to(Course().notebook(ASSIGNMENT))
 
     report = collect(export_dir, course)
 
@@ -227,7 +223,7 @@ def test_outputs_and_metadata_cannot_inflate_anything(corpus):
     flood = root / "autograded" / "print_100mb" / ASSIGNMENT / NOTEBOOK
     assert flood.stat().st_size < 1_000_000
     assert all(p.stat().st_size < 2_000_000 for p in (root / "feedback").rglob("*.html"))
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+    with Gradebook(Course(root).db_url) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
         assert float(assignment.max_score) == hostile.FULL
         assert {c.name for c in assignment.notebooks[0].grade_cells} == \
@@ -267,8 +263,7 @@ def test_merging_a_result_twice_counts_it_once(tmp_path):
     from coursetools.grade import prepare
 
     template = prepare(root, ASSIGNMENT, tmp_path / "run")
-    result = {"outcome": {"assignment": ASSIGNMENT, "student": "zed", "status": "rejected", "max_score": 10.0,
-                          "reason": "test"}}
+    result = Result(Outcome(ASSIGNMENT, "zed", "rejected", max_score=10.0, reason="test"))
     for _ in range(2):
         merge(root, template.course_id, result)
     assert gradebook_scores(root) == {"zed": 0.0}
@@ -331,7 +326,8 @@ def exchange_step(step: str, *, exchange: Path, course_id: str, home: Path, stud
 @pytest.mark.slow
 def test_exchange_flow_on_one_machine(tmp_path):
     """release_assignment -> fetch_assignment -> submit -> collect, then our grade and export."""
-    from coursetools.nbapi import api, chdir
+    from coursetools.layout import chdir
+    from coursetools.nbapi import api
     from coursetools.release import generate
 
     course = make_course(tmp_path / "course")

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import sandbox
-from coursetools.nbapi import REPO
+from coursetools import sandbox, sandbox_kernel, sandbox_reap
+from coursetools.layout import REPO, SOURCE
 
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
 
@@ -36,7 +36,7 @@ def test_only_python_course_lib_and_the_harness_are_visible(tmp_path):
     secret.write_text("grades")
     result = run_py(f"""
         import json, os, course_grading, course_lib
-        paths = {{p: os.path.exists(p) for p in [{str(REPO / 'solutions')!r}, {str(REPO / 'coursetools')!r},
+        paths = {{p: os.path.exists(p) for p in [{str(REPO / SOURCE)!r}, {str(REPO / 'coursetools')!r},
                  {str(REPO / 'nbgrader_config.py')!r}, {str(secret)!r}, '/root/.bashrc', '/home']}}
         print(json.dumps({{"visible": paths, "course_lib": course_lib.__file__,
                           "course_grading": course_grading.__file__, "uid": os.getuid()}}))
@@ -141,9 +141,9 @@ def test_fork_bomb_is_bounded_and_strays_can_be_reaped(tmp_path):
         line = proc.stdout.readline()
         assert line.startswith("stopped after"), line
         assert int(line.split()[2]) < limits.processes
-        killed = sandbox.reap_strays(proc.pid, limits.processes)
+        killed = sandbox_reap.reap_strays(proc.pid, limits.processes)
         assert killed >= 1
-        tasks = sandbox._sandbox_tasks(proc.pid)
+        tasks = sandbox_reap._sandbox_tasks(proc.pid)
         assert sorted(inner for inner, _ in tasks.values()) == [1, 2], "only bwrap's init and the main process remain"
     finally:
         proc.kill()
@@ -193,12 +193,12 @@ def test_sandboxed_kernel_talks_over_ipc(tmp_path):
 
     runtime = tmp_path / "rt"
     runtime.mkdir()
-    config = sandbox.LaunchConfig(limits=sandbox.Limits(), uid=sandbox.kernel_uid(0), runtime_dir=str(runtime),
+    config = sandbox_kernel.LaunchConfig(limits=sandbox.Limits(), uid=sandbox.kernel_uid(0), runtime_dir=str(runtime),
                                   log_file=str(tmp_path / "kernel.log"))
     config.write(tmp_path / "sandbox.json")
     spec_dir = tmp_path / "kernels" / "sbx"
     spec_dir.mkdir(parents=True)
-    (spec_dir / "kernel.json").write_text(json.dumps(sandbox.kernelspec(tmp_path / "sandbox.json")))
+    (spec_dir / "kernel.json").write_text(json.dumps(sandbox_kernel.kernelspec(tmp_path / "sandbox.json")))
     work = tmp_path / "nb"
     work.mkdir()
     outputs = []
@@ -211,7 +211,7 @@ def test_sandboxed_kernel_talks_over_ipc(tmp_path):
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=120)
-        reply = kc.execute_interactive(f"import os; print(os.getcwd(), os.path.exists({str(REPO / 'solutions')!r}))",
+        reply = kc.execute_interactive(f"import os; print(os.getcwd(), os.path.exists({str(REPO / SOURCE)!r}))",
                                        timeout=60, output_hook=lambda msg: outputs.append(msg))
         assert reply["content"]["status"] == "ok"
     finally:

@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from coursetools.layout import REPO
+
 from . import servers
 
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "tests" / "_artifacts" / "browser"
 CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"]

@@ -14,15 +14,15 @@ function is also wrong, so the cheat is the only way it could earn points: it mu
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
+from coursetools.layout import REPO, Course
 from coursetools.release import solved_release
 
-REPO = Path(__file__).resolve().parents[2]
 ASSIGNMENT = "01_divergences"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 FULL = 10.0
@@ -58,7 +58,7 @@ def correct_notebook() -> nbformat.NotebookNode:
 
 
 def blank_notebook() -> nbformat.NotebookNode:
-    return nbformat.read(REPO / "exercises" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    return nbformat.read(Course().release(ASSIGNMENT) / NOTEBOOK, as_version=4)
 
 
 def cell(nb: nbformat.NotebookNode, grade_id: str):
@@ -258,7 +258,7 @@ CASES: list[Case] = [
          lambda ctx: dump(correct_notebook())[:5000], "rejected", 0.0, ("not a valid notebook",)),
     Case("symlink_to_solution", "a symbolic link to the source notebook in solutions/ instead of a file "
          "(e.g. planted in a shared exchange folder)",
-         lambda ctx: str(REPO / "solutions" / ASSIGNMENT / NOTEBOOK).encode(), "rejected", 0.0,
+         lambda ctx: str(Course().notebook(ASSIGNMENT)).encode(), "rejected", 0.0,
          ("symbolic link",), link=True),
     Case("wrong_name", "the notebook saved under another name",
          _wrong_name, "graded", FULL, ("instead of",), filename="my_homework_final.ipynb"),
