@@ -4,34 +4,19 @@
 
 One update is what a learner waits for after letting go of a slider (``continuous_update=False``:
 one update per drag end or arrow key): the explorer's own ``redraw_seconds``, measured in this
-process without a browser.  Target: <= 0.1 s on 2 CPU cores.
+process without a browser.  Target: <= 0.1 s on 2 CPU cores.  Every explorer of
+``course_lib.explorers.registry.REGISTRY`` is timed.
 """
 
 from __future__ import annotations
 
-import importlib
 import statistics
+from pathlib import Path
+
+from course_lib.explorers.registry import REGISTRY
 
 TARGET_S = 0.1
 CHANGES = 20
-
-# Every explorer of the course: (name, module, factory).  A missing module (not written yet) is skipped.
-EXPLORERS = [
-    ("divergence (lecture 01)", "course_lib.widgets", "divergence_explorer"),
-    ("pareto (lecture 02)", "course_lib.widgets_pareto", "pareto_explorer"),
-    ("latent (lecture 04)", "course_lib.widgets_vae", "latent_explorer"),
-]
-
-
-def _untrained_latent_explorer():
-    # latent_explorer() first trains its VAE (seconds to a minute); an update costs the same untrained
-    from course_lib.vae import VAE, VAEConfig
-    from course_lib.widgets_vae import LatentExplorer
-
-    return LatentExplorer(VAE(VAEConfig(latent_dim=2, hidden=128, level_rank=2)))
-
-
-BUILDERS = {"latent_explorer": _untrained_latent_explorer}  # factories too slow to call here
 
 
 def _moves(explorer, changes: int):
@@ -59,23 +44,19 @@ def time_updates(explorer, changes: int = CHANGES) -> list[float]:
 
 
 def run(full: bool = False) -> list[dict]:
+    """One row per explorer of the registry, built quickly (a model the lecture trains stays untrained:
+    an update costs the same)."""
     rows = []
-    for name, module, factory in EXPLORERS:
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            if err.name != module:
-                raise
-            continue
-        explorer = BUILDERS.get(factory, getattr(mod, factory))()
+    for entry in REGISTRY:
+        explorer = entry.build(quick=True)
         seconds = time_updates(explorer, CHANGES * (5 if full else 1))
         rows.append({
-            "metric": f"one {name} explorer update",
+            "metric": f"one {entry.name} (lecture {Path(entry.lecture).name[:2]}) explorer update",
             "value": f"{statistics.median(seconds):.3f} s",
             "target": f"<= {TARGET_S} s",
             "config": f"median of {len(seconds)} slider changes ({', '.join(explorer.sliders)}), "
                       f"max {max(seconds):.3f} s; numbers + PNG, no browser"
-                      + ("; untrained VAE" if factory in BUILDERS else ""),
+                      + ("; untrained (the registry's quick build)" if entry.quick else ""),
         })
     return rows
 

@@ -167,7 +167,7 @@ def test_bumped_example_has_two_equal_minima_at_lambda_one():
 
 
 def test_explorer_numbers_follow_the_sliders_and_match_the_closed_form_when_convex():
-    from course_lib.widgets_pareto import pareto_explorer
+    from course_lib.explorers.pareto import pareto_explorer
 
     explorer = pareto_explorer("convex")
     for lam in [0.0, 0.35, 2.0]:
@@ -182,8 +182,8 @@ def test_explorer_numbers_follow_the_sliders_and_match_the_closed_form_when_conv
 
 
 def test_explorer_shows_descent_stuck_in_the_worse_well():
+    from course_lib.explorers.pareto import pareto_explorer
     from course_lib.pareto import pull_left, pull_right_bumped
-    from course_lib.widgets_pareto import pareto_explorer
 
     # Started right of the ridge with 0.75 < lambda < 1, descent stays in the right well; the left one is lower.
     explorer = pareto_explorer("bumped", lam=0.8, start=1.9)
@@ -197,7 +197,7 @@ def test_explorer_shows_descent_stuck_in_the_worse_well():
 
 
 def test_explorer_follows_the_widget_convention():
-    from course_lib.widgets_pareto import pareto_explorer
+    from course_lib.explorers.pareto import pareto_explorer
 
     explorer = pareto_explorer()
     assert [s.description for s in explorer.sliders.values()] == ["lambda", "start"]

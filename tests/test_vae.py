@@ -246,15 +246,15 @@ def test_a_few_epochs_of_training_lower_the_test_loss():
     x_test, _ = digits("test")
     model = V.VAE(V.VAEConfig(latent_dim=4, hidden=64, level_rank=2))
     before = -model.elbo(x_test, generator=seeded(0)).mean().item()
-    fit(model, V.vae_loss, x_train[:300], config=FitConfig(epochs=5, batch_size=50, lr=3e-3, progress=False))
+    fit(model, V.VAE.loss, x_train[:300], config=FitConfig(epochs=5, batch_size=50, lr=3e-3, progress=False))
     after = -model.elbo(x_test, generator=seeded(0)).mean().item()
     assert after < before - 30   # untrained: about 64 log 17 = 181 nats
 
 
-# --- the latent explorer (course_lib.widgets_vae) -----------------------------------------------
+# --- the latent explorer (course_lib.explorers.latent) -----------------------------------------------
 
 def test_latent_explorer_shows_the_prior_density_of_z_and_the_decoded_image():
-    from course_lib.widgets_vae import LatentExplorer, prior_values
+    from course_lib.explorers.latent import LatentExplorer, prior_values
 
     torch.manual_seed(0)
     model = V.VAE(V.VAEConfig(latent_dim=2, hidden=16))
@@ -276,7 +276,7 @@ def test_latent_explorer_shows_the_prior_density_of_z_and_the_decoded_image():
 
 
 def test_latent_explorer_needs_a_two_dimensional_latent():
-    from course_lib.widgets_vae import LatentExplorer
+    from course_lib.explorers.latent import LatentExplorer
 
     with pytest.raises(ValueError, match="latent_dim == 2"):
         LatentExplorer(V.VAE(V.VAEConfig(latent_dim=3, hidden=8)))

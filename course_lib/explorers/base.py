@@ -1,5 +1,16 @@
 """The base of every explorer: sliders, a picture and numbers (ipywidgets 8), a still picture elsewhere.
 
+A subclass passes its sliders (made with :func:`slider`) to ``__init__`` and fills in the hooks
+that :meth:`Explorer.update` calls, in this order, whenever a slider moves:
+
+- ``compute() -> dict[str, float]``: the numbers shown, for the current ``params()``;
+- ``build(fig)`` (optional, called once, before the first ``draw``): create the axes and artists;
+- ``draw(fig)``: move the artists to the current values (``self.values`` holds what ``compute``
+  returned). An explorer without ``build`` creates its axes in ``draw`` when ``fig.axes`` is empty.
+
+The first paragraph of the subclass's docstring is its caption on ``lectures/explorers.ipynb``: say
+what to move and what to watch.
+
 Convention shared by every explorer of the course:
 - an ``ipywidgets.VBox`` subclass with one ``FloatSlider`` per parameter (distinct ``description``),
   ``continuous_update=False`` so a drag asks for one redraw when it ends, not hundreds on the way;
@@ -39,7 +50,8 @@ def figure_png(fig: Figure, dpi: int = 72) -> bytes:
 
 
 class Explorer(widgets.VBox):
-    """Base class: sliders + picture + numbers; subclasses define ``compute()`` and ``draw(fig)``."""
+    """Base class: sliders + picture + numbers; subclasses define ``compute()``, ``draw(fig)`` and
+    optionally ``build(fig)``."""
 
     digits = 4
 
@@ -49,6 +61,7 @@ class Explorer(widgets.VBox):
         self.image = widgets.Image(format="png", layout=widgets.Layout(width=f"{int(figsize[0] * 72)}px"))
         self.numbers = widgets.HTML()
         self.redraw_seconds = 0.0
+        self._built = False
         header = [widgets.HTML(f"<b>{html.escape(title)}</b>")] if title else []
         controls = widgets.VBox(list(sliders.values()) + [self.numbers])
         super().__init__(header + [widgets.HBox([controls, self.image])])
@@ -62,6 +75,9 @@ class Explorer(widgets.VBox):
     def compute(self) -> dict[str, float]:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def build(self, fig: Figure) -> None:
+        """Create the axes and artists on ``fig``; called once, before the first ``draw``."""
+
     def draw(self, fig: Figure) -> None:  # pragma: no cover - abstract
         """Draw the current state on ``fig`` (kept between calls: update artists, don't rebuild)."""
         raise NotImplementedError
@@ -71,6 +87,9 @@ class Explorer(widgets.VBox):
         start = time.perf_counter()
         self.values = self.compute()
         self.numbers.value = values_html(self.values, self.digits)
+        if not self._built:
+            self.build(self.figure)
+            self._built = True
         self.draw(self.figure)
         self.png = figure_png(self.figure)
         self.image.value = self.png

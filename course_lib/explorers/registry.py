@@ -1,8 +1,9 @@
 """Every explorer of the course, listed once.
 
 The browser tests (``tests/browser``), the widget benchmark (``benchmarks/widget_bench.py``) and the
-page of all explorers (``lectures/explorers.ipynb``) read this list; a test fails when an explorer
-class has no entry or an entry's lecture does not show it.
+page of all explorers (``lectures/explorers.ipynb``) read this list; ``tests/browser/test_registry.py``
+fails when an explorer class has no entry, an entry has no oracle (``tests/browser/oracles/<name>.py``)
+or an entry's lecture does not show it.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ class Entry:
 
 REGISTRY: list[Entry] = [
     # one line per explorer, in lecture order
+    Entry("divergence", "lectures/01_divergences.ipynb", "course_lib.explorers.divergence:divergence_explorer"),
+    Entry("pareto", "lectures/02_pareto.ipynb", "course_lib.explorers.pareto:pareto_explorer"),
+    Entry("latent", "lectures/04_elbo_vae.ipynb", "course_lib.explorers.latent:latent_explorer",
+          quick="course_lib.explorers.latent:untrained_latent_explorer"),
 ]
 
 

@@ -1,128 +1,94 @@
 """Every explorer of the course, as the browser tests see it, and how to read and move one on a page.
 
-An explorer (``course_lib/widgets*.py``) shows ``FloatSlider``s with distinct descriptions and an HTML
-of ``<span class="course-value" data-name=NAME>VALUE</span>``.  A case below names the lecture that
-shows it, the cell that displays it, each slider's step, and an oracle: a function from the slider
-values to the numbers the page must show, computed here from the library (not from the widget).
-
-Adding the explorer of a new lecture is one ``ExplorerCase`` appended to ``CASES`` (and one cell in
-``lectures/explorers.ipynb``, one line in ``benchmarks/widget_bench.py``); ``test_registry.py`` fails
-until every explorer class in ``course_lib/widgets*.py`` has its case.
+The explorers are the entries of ``course_lib.explorers.registry.REGISTRY``. An explorer shows
+``FloatSlider``s with distinct descriptions and an HTML of
+``<span class="course-value" data-name=NAME>VALUE</span>``. Its :class:`ExplorerCase` joins the
+registry entry with its oracle, ``tests/browser/oracles/<name>.py`` (a function from the slider
+values to the numbers the page must show, computed independently of the explorer; see
+``oracles/__init__.py``), and with what the widget itself says: each slider's step and the decimals
+of the numbers.  ``test_registry.py`` fails until every explorer class has its entry, every entry its
+oracle, and every entry's lecture a cell that displays it.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import re
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import nbformat
-import torch
-from scipy import stats
 
-from course_lib import divergences as D
+from course_lib.explorers.registry import REGISTRY, Entry, entry
+
+ORACLES = Path(__file__).resolve().parent / "oracles"
+NAMES = [e.name for e in REGISTRY]  # test ids, in lecture order
 
 
-@dataclass(frozen=True)
+@dataclass
 class ExplorerCase:
-    name: str                                  # test id
-    factory: str                               # "module:function" building it, as the lecture does
-    notebook: str                              # lecture that shows it, relative to the repository root
-    call: str                                  # regex matching the last line of the cell that displays it
-    steps: dict[str, float]                    # slider description -> step of one arrow key
+    entry: Entry
     oracle: Callable[[dict[str, float]], dict[str, float]]  # slider values -> the numbers shown
-    digits: int = 4                            # decimals of the shown numbers
-    quick: Callable[[], object] | None = None  # builds the same explorer fast (default: the factory)
+    call: str                    # regex matching the last line of the lecture cell that displays it
+    steps: dict[str, float]      # slider description -> step of one arrow key (from the widget)
+    digits: int                  # decimals of the shown numbers (from the widget)
+    names: tuple[str, ...]       # the names of the shown numbers (from the widget)
+    _cache: dict = field(default_factory=dict, repr=False)
 
-    def build(self):
-        """An instance of the explorer, for checks that need no browser."""
-        if self.quick is not None:
-            return self.quick()
-        module, function = self.factory.split(":")
-        return getattr(importlib.import_module(module), function)()
+    @property
+    def name(self) -> str:
+        return self.entry.name
 
-
-def divergences_of_normals(v: dict[str, float]) -> dict[str, float]:
-    """KL both ways, TV and JS of N(mu_p, sigma_p^2) and N(mu_q, sigma_q^2), from course_lib.divergences."""
-    mu_p, sigma_p, mu_q, sigma_q = (torch.tensor(v[k], dtype=torch.float64)
-                                    for k in ("mu_p", "sigma_p", "mu_q", "sigma_q"))
-    return {
-        "KL(p||q)": D.kl_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
-        "KL(q||p)": D.kl_normal(mu_q, sigma_q, mu_p, sigma_p).item(),
-        "TV": D.tv_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
-        "JS": D.js_normal(mu_p, sigma_p, mu_q, sigma_q).item(),
-    }
+    def expected(self, values: dict[str, float]) -> dict[str, float]:
+        """The oracle's numbers for ``values`` (remembered: the page is polled many times per move)."""
+        key = tuple(sorted(values.items()))
+        if key not in self._cache:
+            self._cache[key] = self.oracle(dict(values))
+        return self._cache[key]
 
 
-def pareto_descent(v: dict[str, float]) -> dict[str, float]:
-    """Where gradient descent on L1 + lambda L2 from (start, 0.5) ends, and its excess over the best of
-    it and the descents from (+-1.5, 0.5): a fresh run of course_lib.pareto.scalarization_sweep (the
-    explorer looks its answers up in a table precomputed at construction)."""
-    from course_lib import pareto as P
-    from course_lib import widgets_pareto as W
-
-    loss1, loss2 = W.PROBLEMS["bumped"]
-    starts = [v["start"], *W.REFERENCE_STARTS]
-    init = torch.tensor([[s, W.START_W2] for s in starts], dtype=torch.float64)        # (3, 2)
-    points, _ = P.scalarization_sweep(loss1, loss2, init, [v["lambda"]] * 3, steps=W.STEPS, lr=W.LR)  # (3, 2)
-    objective = points[:, 0] + v["lambda"] * points[:, 1]
-    return {"L1": points[0, 0].item(), "L2": points[0, 1].item(),
-            "excess": (objective[0] - objective.min()).item()}
+@functools.cache
+def built(name: str):
+    """The explorer of registry entry ``name``, built quickly (its quick factory where it has one)."""
+    return entry(name).build(quick=True)
 
 
-def typicality_under_the_prior(v: dict[str, float]) -> dict[str, float]:
-    """log p(z) for p = N(0, I_2) (torch.distributions) and P(|Z| > |z|) = P(chi^2_2 > |z|^2) (scipy)."""
-    z = torch.tensor([v["z1"], v["z2"]], dtype=torch.float64)
-    prior = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64),
-                                                   torch.eye(2, dtype=torch.float64))
-    return {"log p(z)": prior.log_prob(z).item(), "P(|Z|>|z|)": float(stats.chi2.sf((z ** 2).sum().item(), df=2))}
+def oracle_path(e: Entry) -> Path:
+    return ORACLES / f"{e.name}.py"
 
 
-def untrained_latent_explorer():
-    """The lecture-04 explorer around an untrained 2-D VAE: same sliders and numbers, no training."""
-    from course_lib.vae import VAE, VAEConfig
-    from course_lib.widgets_vae import LatentExplorer
-
-    return LatentExplorer(VAE(VAEConfig(latent_dim=2, hidden=128, level_rank=2)))
-
-
-CASES = [
-    ExplorerCase(
-        name="divergence",
-        factory="course_lib.widgets:divergence_explorer",
-        notebook="lectures/01_divergences.ipynb",
-        call=r"divergence_explorer\(.*\)",
-        steps={"mu_p": 0.1, "sigma_p": 0.05, "mu_q": 0.1, "sigma_q": 0.05},
-        oracle=divergences_of_normals,
-    ),
-    ExplorerCase(
-        name="pareto",
-        factory="course_lib.widgets_pareto:pareto_explorer",
-        notebook="lectures/02_pareto.ipynb",
-        call=r"pareto_explorer\((problem=)?(\"bumped\")?\)",  # the oracle is for the bumped problem
-        steps={"lambda": 0.05, "start": 0.1},
-        oracle=pareto_descent,
-    ),
-    ExplorerCase(
-        name="latent",
-        factory="course_lib.widgets_vae:latent_explorer",
-        notebook="lectures/04_elbo_vae.ipynb",
-        call=r"latent_explorer\(.*\)",
-        steps={"z1": 0.05, "z2": 0.05},
-        oracle=typicality_under_the_prior,
-        quick=untrained_latent_explorer,
-    ),
-]
+def oracle_module(e: Entry):
+    """``tests.browser.oracles.<name>``; AssertionError saying what to write when it is missing."""
+    if not oracle_path(e).exists():
+        raise AssertionError(f"the {e.name!r} explorer has no oracle: write tests/browser/oracles/{e.name}.py "
+                             f"defining oracle(values: dict[str, float]) -> dict[str, float]")
+    return importlib.import_module(f"{__package__}.oracles.{e.name}")
 
 
-def cells_showing(notebook: Path, case: ExplorerCase) -> list[int]:
-    """Indices of the code cells of ``notebook`` whose last line matches ``case.call``."""
+def call_pattern(e: Entry) -> str:
+    """The oracle's ``CALL`` where it sets one, else the factory's name called with any arguments."""
+    default = rf"{re.escape(e.factory.split(':')[1])}\(.*\)"
+    return getattr(oracle_module(e), "CALL", default) if oracle_path(e).exists() else default
+
+
+@functools.cache
+def case(name: str) -> ExplorerCase:
+    """The browser case of registry entry ``name``."""
+    e = entry(name)
+    explorer = built(name)
+    return ExplorerCase(entry=e, oracle=oracle_module(e).oracle, call=call_pattern(e),
+                        steps={s.description: s.step for s in explorer.sliders.values()},
+                        digits=explorer.digits, names=tuple(explorer.values))
+
+
+def cells_showing(notebook: Path, call: str) -> list[int]:
+    """Indices of the code cells of ``notebook`` whose last line matches the regex ``call``."""
     cells = nbformat.read(notebook, as_version=4).cells
     return [i for i, c in enumerate(cells) if c.cell_type == "code" and c.source.strip()
-            and re.fullmatch(case.call, c.source.strip().splitlines()[-1].strip())]
+            and re.fullmatch(call, c.source.strip().splitlines()[-1].strip())]
 
 
 # --- reading and moving an explorer on a page (JupyterLab or Voila) ---------------------------------
@@ -168,16 +134,16 @@ class Snapshot:
 
 
 class ExplorerOnPage:
-    """One explorer on a Playwright page, found by its slider descriptions."""
+    """One explorer on a Playwright page, found by its slider descriptions (and, where several
+    explorers share them, by the names of its numbers)."""
 
     def __init__(self, page, case: ExplorerCase):
         self.page, self.case = page, case
 
     def _index(self, explorers: list[dict]) -> int | None:
-        for i, e in enumerate(explorers):
-            if set(self.case.steps) <= set(e["sliders"]):
-                return i
-        return None
+        found = [i for i, e in enumerate(explorers) if set(self.case.steps) <= set(e["sliders"])]
+        named = [i for i in found if set(explorers[i]["numbers"]) == set(self.case.names)]
+        return (named or found or [None])[0]
 
     def snapshot(self) -> Snapshot | None:
         explorers = self.page.evaluate(_READ_EXPLORERS)
@@ -220,7 +186,7 @@ class ExplorerOnPage:
             decimals = len(shown.split(".")[1]) if "." in shown else 0
             if abs(number(shown) - want) > 0.5 * 10 ** -decimals + 1e-9:
                 problems.append(f"slider {name} reads {shown!r}, expected {want:.{max(decimals, 2)}f}")
-        expected = self.case.oracle(expected_values)
+        expected = self.case.expected(expected_values)
         if set(snap.numbers) != set(expected):
             problems.append(f"page shows numbers {sorted(snap.numbers)}, expected {sorted(expected)}")
         for name, want in expected.items():
@@ -230,7 +196,7 @@ class ExplorerOnPage:
             if not re.fullmatch(rf"[-\u2212]?\d+\.\d{{{self.case.digits}}}", shown):
                 problems.append(f"{name} shows {shown!r}, not a number with {self.case.digits} decimals")
             elif abs(number(shown) - round(want, self.case.digits)) > 1.0001 * 10 ** -self.case.digits:
-                problems.append(f"{name} shows {shown}, library gives {want:.{self.case.digits + 2}f}")
+                problems.append(f"{name} shows {shown}, oracle gives {want:.{self.case.digits + 2}f}")
         return problems
 
     def wait_for(self, expected_values: dict[str, float], timeout: float,
@@ -249,7 +215,7 @@ class ExplorerOnPage:
             if time.monotonic() > deadline:
                 raise AssertionError(
                     f"{self.case.name}: after {timeout:.0f} s the page still disagrees with "
-                    f"course_lib for sliders {expected_values}:\n  " + "\n  ".join(problems)
+                    f"the oracle for sliders {expected_values}:\n  " + "\n  ".join(problems)
                     + (f"\n  page: {snap}" if snap else ""))
             time.sleep(0.1)
 
@@ -264,6 +230,7 @@ class ExplorerOnPage:
             for key, times, direction in (("ArrowRight", 1, +1), ("ArrowLeft", 2, -1)):
                 before = self.snapshot()
                 values[name] = round(values[name] + direction * times * step, 10)
+                self.case.expected(values)  # the oracle's answer is ready before the key is pressed
                 pressed = time.monotonic()
                 self.press(name, key, times)
                 self.wait_for(values, timeout, redrawn_since=before)

@@ -1,11 +1,9 @@
 """The latent explorer of lecture 04: two sliders move a point z in the 2-D latent space of a VAE and
 the decoder's image of z is redrawn.
 
-:class:`LatentExplorer` follows the course's explorer convention (see :mod:`course_lib.widgets`):
-``FloatSlider``s "z1" and "z2" (no update while dragging), a PNG picture, the numbers as
-``course-value`` spans, and the picture itself where no widget front end exists. Left: the means of
-q(z | x) of training digits (coloured by label) and the current z; right: the expected image
-E[x | z] of the decoder. The numbers say how typical z is under the prior p(z) = N(0, I):
+:class:`LatentExplorer` has the sliders "z1" and "z2" (see :mod:`course_lib.explorers.base`).
+Left: the means of q(z | x) of training digits (coloured by label) and the current z; right: the
+expected image E[x | z] of the decoder. The numbers say how typical z is under the prior p(z) = N(0, I):
 log p(z) = -|z|^2 / 2 - log(2 pi), and P(|Z| > |z|) = exp(-|z|^2 / 2) for Z ~ p(z).
 """
 
@@ -17,8 +15,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .vae import VAE, VAEConfig, expected_image, vae_loss
-from .widgets import Explorer, _slider
+from ..vae import VAE, VAEConfig, expected_image
+from .base import Explorer, slider
 
 LIM, STEP = 3.0, 0.05
 
@@ -31,21 +29,23 @@ def prior_values(z1: float, z2: float) -> dict[str, float]:
 
 def train_latent_vae(epochs: int = 60, seed: int = 0, progress: bool = False) -> VAE:
     """A VAE with a 2-D latent on the digits' training split, seeded (a few seconds on a CPU)."""
-    from .data import digits
-    from .train import FitConfig, fit
+    from ..data import digits
+    from ..train import FitConfig, fit
 
     torch.manual_seed(seed)
     model = VAE(VAEConfig(latent_dim=2, hidden=128, level_rank=2))
     x_train, _ = digits("train")
     x_val, _ = digits("val")
-    fit(model, vae_loss, x_train, x_val,
+    fit(model, VAE.loss, x_train, x_val,
         FitConfig(epochs=epochs, batch_size=64, lr=2e-3, seed=seed, progress=progress,
                   description="2-D VAE"))
     return model
 
 
 class LatentExplorer(Explorer):
-    """Slide z = (z1, z2) across the latent plane of a 2-D VAE and watch its decoded image.
+    """Move z = (z1, z2) across the latent plane of a small VAE: the cross moves over the encoded
+    digits, the right picture is what the decoder draws at z, and the numbers say how typical z is
+    under the prior p(z) = N(0, I).
 
     ``model``: a :class:`course_lib.vae.VAE` with ``latent_dim == 2`` (its decoder returns a
     distribution; the picture shows its expected image). ``x``, ``labels``: digits whose encoder
@@ -59,7 +59,7 @@ class LatentExplorer(Explorer):
         if not isinstance(model, VAE) or model.config.latent_dim != 2:
             raise ValueError("model must be a course_lib.vae.VAE with latent_dim == 2")
         if x is None:
-            from .data import digits
+            from ..data import digits
             x, labels = digits("train")
             x, labels = x[:500], labels[:500]
         self.model = model.eval()
@@ -69,7 +69,7 @@ class LatentExplorer(Explorer):
             self.codes = model.encoder(x.to(device))[0].cpu().numpy()              # (N, 2) means of q(z|x)
         self.labels = None if labels is None else np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
         self.side = int(round(math.sqrt(model.config.data_dim)))
-        sliders = {"z1": _slider("z1", z1, -LIM, LIM, STEP), "z2": _slider("z2", z2, -LIM, LIM, STEP)}
+        sliders = {"z1": slider("z1", z1, -LIM, LIM, STEP), "z2": slider("z2", z2, -LIM, LIM, STEP)}
         super().__init__(sliders, figsize=(6.4, 3.2), title="Decoding a point of the 2-D latent space")
 
     def compute(self) -> dict[str, float]:
@@ -85,29 +85,28 @@ class LatentExplorer(Explorer):
             img = expected_image(self.model.decoder(z))[0]
         return img.reshape(self.side, self.side).cpu().numpy()
 
+    def build(self, fig: Figure) -> None:
+        ax, ax2 = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.86, wspace=0.25)
+        ax.scatter(self.codes[:, 0], self.codes[:, 1], c=self.labels, cmap="tab10", s=4, alpha=0.6,
+                   rasterized=True)
+        self._marker, = ax.plot([], [], "x", color="k", ms=12, mew=2.5)
+        ax.set_xlim(-LIM, LIM)
+        ax.set_ylim(-LIM, LIM)
+        ax.set_aspect("equal")
+        ax.set_xlabel("$z_1$")
+        ax.set_ylabel("$z_2$")
+        ax.set_title("encoded digits (colour: label) and z", fontsize=9)
+        self._image = ax2.imshow(np.zeros((self.side, self.side)), cmap="gray_r", vmin=0, vmax=1,
+                                 interpolation="nearest")
+        ax2.set_xticks([])
+        ax2.set_yticks([])
+
     def draw(self, fig: Figure) -> None:
         p = self.params()
-        img = self.decoded_image()
-        if not fig.axes:  # first call: build the axes once; later calls only move the artists
-            ax, ax2 = fig.subplots(1, 2)
-            fig.subplots_adjust(left=0.1, right=0.97, bottom=0.15, top=0.86, wspace=0.25)
-            colors = None if self.labels is None else self.labels
-            ax.scatter(self.codes[:, 0], self.codes[:, 1], c=colors, cmap="tab10", s=4, alpha=0.6,
-                       rasterized=True)
-            self._marker, = ax.plot([], [], "x", color="k", ms=12, mew=2.5)
-            ax.set_xlim(-LIM, LIM)
-            ax.set_ylim(-LIM, LIM)
-            ax.set_aspect("equal")
-            ax.set_xlabel("$z_1$")
-            ax.set_ylabel("$z_2$")
-            ax.set_title("encoded digits (colour: label) and z", fontsize=9)
-            self._image = ax2.imshow(img, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-            ax2.set_xticks([])
-            ax2.set_yticks([])
-        ax, ax2 = fig.axes
         self._marker.set_data([p["z1"]], [p["z2"]])
-        self._image.set_data(img)
-        ax2.set_title(f"E[x | z] at z = ({p['z1']:.2f}, {p['z2']:.2f})", fontsize=9)
+        self._image.set_data(self.decoded_image())
+        fig.axes[1].set_title(f"E[x | z] at z = ({p['z1']:.2f}, {p['z2']:.2f})", fontsize=9)
 
 
 def latent_explorer(model: VAE | None = None, **initial: float) -> LatentExplorer:
@@ -116,3 +115,9 @@ def latent_explorer(model: VAE | None = None, **initial: float) -> LatentExplore
     Without a model it trains the small 2-D VAE of :func:`train_latent_vae` first (seconds).
     """
     return LatentExplorer(model if model is not None else train_latent_vae(), **initial)
+
+
+def untrained_latent_explorer() -> LatentExplorer:
+    """The explorer around an untrained 2-D VAE: the same sliders, numbers and update cost as
+    :func:`latent_explorer` without its training (the registry's quick build, for tests and benchmarks)."""
+    return LatentExplorer(VAE(VAEConfig(latent_dim=2, hidden=128, level_rank=2)))

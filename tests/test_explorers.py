@@ -1,11 +1,13 @@
-"""course_lib.widgets in Python (the browser suite in tests/browser drives them in JupyterLab)."""
+"""course_lib.explorers in Python (the browser suite in tests/browser drives them in JupyterLab and Voila)."""
 
 import pytest
 import torch
 from scipy import integrate, stats
 
 from course_lib import divergences as D
-from course_lib.widgets import DivergenceExplorer, divergence_explorer, values_html
+from course_lib.explorers.base import Explorer, slider, values_html
+from course_lib.explorers.divergence import DivergenceExplorer, divergence_explorer
+from course_lib.explorers.registry import REGISTRY, entry
 
 
 def test_explorer_numbers_follow_the_sliders_and_agree_with_torch_distributions():
@@ -46,3 +48,34 @@ def test_sliders_update_once_per_change_and_redraw_fast():
         times.append(explorer.redraw_seconds)
     assert sorted(times)[len(times) // 2] < 0.5  # generous here; benchmarks/RESULTS.md tracks <= 0.1 s
     assert explorer.values["KL(p||q)"] == pytest.approx(D.kl_normal(0.0, 1.0, 2.5, 1.5).item(), rel=1e-6)
+
+
+def test_build_runs_once_before_the_first_draw_and_draw_runs_on_every_update():
+    calls = []
+
+    class Counter(Explorer):
+        def __init__(self):
+            super().__init__({"a": slider("a", 0.0, 0.0, 1.0, 0.1)})
+
+        def compute(self):
+            return {"a": self.params()["a"]}
+
+        def build(self, fig):
+            calls.append("build")
+            fig.add_subplot()
+
+        def draw(self, fig):
+            calls.append(f"draw {len(fig.axes)}")
+
+    explorer = Counter()
+    explorer.sliders["a"].value = 0.5
+    assert calls == ["build", "draw 1", "draw 1"]
+    assert explorer.values == {"a": 0.5}
+
+
+def test_the_registry_names_each_explorer_once_and_finds_it_by_name():
+    names = [e.name for e in REGISTRY]
+    assert len(names) == len(set(names))
+    assert entry("divergence").factory == "course_lib.explorers.divergence:divergence_explorer"
+    with pytest.raises(KeyError, match="no explorer named"):
+        entry("no such explorer")

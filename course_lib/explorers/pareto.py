@@ -1,7 +1,6 @@
-"""The lambda slider of lecture 02: minimizing L1 + lambda L2 moves the solution along the Pareto front.
+"""The lambda explorer of lecture 02: minimizing L1 + lambda L2 moves the solution along the Pareto front.
 
-:class:`ParetoExplorer` follows the course's explorer convention (see :mod:`course_lib.widgets`):
-``FloatSlider``s "lambda" and "start", a PNG picture, and the numbers as ``course-value`` spans.
+:class:`ParetoExplorer` has the sliders "lambda" and "start" (see :mod:`course_lib.explorers.base`).
 For the current lambda it runs gradient descent on L1 + lambda L2 from w = (start, 0.5) with
 :func:`course_lib.pareto.scalarization_sweep`, and shows where it ends (L1, L2) and how much worse
 that end is than the best of three descents: its own and two started at either end of the front
@@ -14,8 +13,8 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
-from .pareto import pareto_front, pull_left, pull_right, pull_right_bumped, scalarization_sweep
-from .widgets import Explorer, _slider
+from ..pareto import pareto_front, pull_left, pull_right, pull_right_bumped, scalarization_sweep
+from .base import Explorer, slider
 
 PROBLEMS = {"bumped": (pull_left, pull_right_bumped), "convex": (pull_left, pull_right)}
 START_W2 = 0.5                  # second coordinate of every starting point
@@ -53,7 +52,8 @@ def pareto_values(loss1, loss2, lam: float, start: float) -> dict[str, float]:
 
 
 class ParetoExplorer(Explorer):
-    """Slide lambda: where does gradient descent on L1 + lambda L2 land on the Pareto front?
+    """Move lambda and watch where gradient descent on L1 + lambda L2 lands on the Pareto front; move
+    the start near lambda = 1 to see that on a dented front the answer depends on where descent begins.
 
     Left: the losses (L1(w), L2(w)) of a grid of parameters w in [-2, 2]^2 (grey), their Pareto front
     (black), the line L1 + lambda L2 = its minimum over the grid (dashed: every point of the grey set
@@ -81,8 +81,8 @@ class ParetoExplorer(Explorer):
                                     dtype=torch.float64) * START_STEP + START_RANGE[0]
         self._table = _descents(self.loss1, self.loss2, self._lams, self._starts)
         sliders = {
-            "lambda": _slider("lambda", lam, *LAMBDA_RANGE, LAMBDA_STEP),
-            "start": _slider("start", start, *START_RANGE, START_STEP),
+            "lambda": slider("lambda", lam, *LAMBDA_RANGE, LAMBDA_STEP),
+            "start": slider("start", start, *START_RANGE, START_STEP),
         }
         super().__init__(sliders, figsize=(7.5, 3.2), title=f"Minimizing L1 + lambda L2 ({problem} L2)")
 
@@ -99,39 +99,39 @@ class ParetoExplorer(Explorer):
         self._w1 = values.pop("_w1")
         return values
 
+    def build(self, fig: Figure) -> None:
+        ax, ax2 = fig.subplots(1, 2)
+        fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.86, wspace=0.3)
+        cloud = self.grid_losses[::7].numpy()
+        ax.scatter(cloud[:, 0], cloud[:, 1], s=2, color="0.8", rasterized=True, label="attainable (L1, L2)")
+        front = self.grid_losses[self.front].numpy()
+        ax.scatter(front[:, 0], front[:, 1], s=4, color="k", label="Pareto front")
+        self._support, = ax.plot([], [], "--", color="C0", label="L1 + lambda L2 = min")
+        self._end, = ax.plot([], [], "o", color="C3", ms=8, label="descent ends")
+        ax.set_xlim(-0.2, 6)
+        ax.set_ylim(-0.2, 6)
+        ax.set_xlabel("L1")
+        ax.set_ylabel("L2")
+        ax.legend(loc="upper right", fontsize=7)
+        self._along, = ax2.plot(self.slice_w1, np.zeros_like(self.slice_w1), color="C0")
+        self._start, = ax2.plot([], [], "s", color="0.4")
+        self._stop, = ax2.plot([], [], "o", color="C3")
+        ax2.set_xlabel("$w_1$ (with $w_2 = 0$)")
+        ax2.set_ylabel("L1 + lambda L2")
+        ax2.set_title("along $w_1$: start (grey square), end (red)", fontsize=9)
+
     def draw(self, fig: Figure) -> None:
         p = self.params()
         lam, start = p["lambda"], p["start"]
         objective = self.grid_losses[:, 0] + lam * self.grid_losses[:, 1]
         best = float(objective.min())
-        l1_line = np.array([0.0, 9.0])
-        l2_line = (best - l1_line) / lam if lam > 0 else None
         along = self.slice_losses[0] + lam * self.slice_losses[1]
-        if not fig.axes:  # first call: build the axes once; later calls only move the artists
-            ax, ax2 = fig.subplots(1, 2)
-            fig.subplots_adjust(left=0.08, right=0.98, bottom=0.16, top=0.86, wspace=0.3)
-            cloud = self.grid_losses[::7].numpy()
-            ax.scatter(cloud[:, 0], cloud[:, 1], s=2, color="0.8", rasterized=True, label="attainable (L1, L2)")
-            front = self.grid_losses[self.front].numpy()
-            ax.scatter(front[:, 0], front[:, 1], s=4, color="k", label="Pareto front")
-            self._support, = ax.plot([], [], "--", color="C0", label="L1 + lambda L2 = min")
-            self._end, = ax.plot([], [], "o", color="C3", ms=8, label="descent ends")
-            ax.set_xlim(-0.2, 6)
-            ax.set_ylim(-0.2, 6)
-            ax.set_xlabel("L1")
-            ax.set_ylabel("L2")
-            ax.legend(loc="upper right", fontsize=7)
-            self._along, = ax2.plot(self.slice_w1, along, color="C0")
-            self._start, = ax2.plot([], [], "s", color="0.4")
-            self._stop, = ax2.plot([], [], "o", color="C3")
-            ax2.set_xlabel("$w_1$ (with $w_2 = 0$)")
-            ax2.set_ylabel("L1 + lambda L2")
-            ax2.set_title("along $w_1$: start (grey square), end (red)", fontsize=9)
         ax, ax2 = fig.axes
-        if l2_line is None:  # lambda = 0: the level set of L1 alone is the vertical line L1 = min
+        if lam > 0:  # the supporting line L1 + lambda L2 = best
+            l1_line = np.array([0.0, 9.0])
+            self._support.set_data(l1_line, (best - l1_line) / lam)
+        else:  # lambda = 0: the level set of L1 alone is the vertical line L1 = min
             self._support.set_data([best, best], [-1, 10])
-        else:
-            self._support.set_data(l1_line, l2_line)
         self._end.set_data([self.values["L1"]], [self.values["L2"]])
         self._along.set_ydata(along)
         f = lambda u: float(np.interp(u, self.slice_w1, along))  # noqa: E731 - the curve at u

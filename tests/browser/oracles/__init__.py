@@ -1,0 +1,9 @@
+"""One oracle per explorer of the registry: ``<name>.py`` for ``Entry(name, ...)``.
+
+Each module defines ``oracle(values: dict[str, float]) -> dict[str, float]``: from the slider values
+(keyed by slider description) to the numbers the page must show, computed independently of the
+explorer (torch.distributions, scipy, a fresh run of the library function the explorer looks up).
+Optional: ``CALL``, the regex that the last line of the lecture cell displaying the explorer must
+match (default: the factory's name called with any arguments, e.g. ``divergence_explorer\\(.*\\)``).
+Slider steps and the decimals of the numbers are read from the widget itself.
+"""
