@@ -127,6 +127,81 @@ def _check_not_exposing(paths: list[Path], secret: list[Path]) -> None:
                                    "elsewhere (e.g. COURSE_VENV=~/.venvs/course)")
 
 
+class _Mounts:
+    """bwrap arguments that mount folders, creating each one's parent folders once."""
+
+    def __init__(self) -> None:
+        self.argv: list[str] = []
+        self.created: set[Path] = {Path("/")}
+
+    def parents(self, path: Path) -> None:
+        for parent in reversed(path.parents):
+            if parent not in self.created and str(parent) not in SYSTEM_DIRS:
+                self.argv += ["--perms", "0755", "--dir", str(parent)]
+                self.created.add(parent)
+
+    def bind(self, option: str, path: Path) -> None:
+        self.parents(path)
+        self.argv += [option, str(path), str(path)]
+        self.created.add(path)
+
+
+def _system_args() -> list[str]:
+    """The system folders, read-only (symbolic links such as /lib -> usr/lib kept as links)."""
+    argv = []
+    for d in SYSTEM_DIRS:
+        p = Path(d)
+        if p.is_symlink():
+            argv += ["--symlink", os.readlink(p), d]
+        elif p.is_dir():
+            argv += ["--ro-bind", d, d]
+    return argv + ["--proc", "/proc", "--dev", "/dev"]
+
+
+def _mount_args(readonly: list[Path], writable: tuple[Path, ...], cwd: Path, seed: Path | None,
+                limits: Limits) -> list[str]:
+    """Private /tmp, /dev/shm and working copy (tmpfs); the read-only and read-write binds."""
+    m = _Mounts()
+    size = str(limits.tmp_mb * 2**20)
+    m.argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
+    m.argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # POSIX semaphores (joblib, torch)
+    m.created.add(Path("/tmp"))
+    for path in readonly:
+        m.bind("--ro-bind", path)
+    for path in writable:
+        m.bind("--bind", Path(path))
+    m.parents(cwd)
+    m.argv += ["--perms", "0777", "--size", size, "--tmpfs", str(cwd), "--chdir", str(cwd)]
+    if seed is not None:
+        m.parents(Path(SEED_MOUNT))
+        m.argv += ["--ro-bind", str(seed), SEED_MOUNT]
+    return m.argv
+
+
+def _env_args() -> list[str]:
+    venv_bin = str(Path(sys.executable).parent)
+    env = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
+           "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
+           "MPLCONFIGDIR": "/tmp/.matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
+           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+    argv = ["--clearenv"]
+    for key, value in env.items():
+        argv += ["--setenv", key, value]
+    return argv
+
+
+def _inner_args(limits: Limits, uid: int | None, seed: Path | None) -> list[str]:
+    """What runs inside bwrap before the command: setpriv (as root), prlimit, the seed copy."""
+    argv = []
+    if uid is not None:
+        argv += [_which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
+                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
+    argv += [_which("prlimit") or "prlimit", *limits.prlimit_args(), "--"]
+    if seed is not None:
+        argv += ["/bin/sh", "-c", f'cp -R {SEED_MOUNT}/. . && exec "$0" "$@"']
+    return argv
+
+
 def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,
                  writable: tuple[Path, ...] = (), seed: Path | None = None,
                  secret: tuple[Path, ...] = ()) -> list[str]:
@@ -147,57 +222,8 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
             "--hostname", "sandbox"]
     if uid is None:
         argv += ["--unshare-user", "--disable-userns"]
-    for d in SYSTEM_DIRS:
-        p = Path(d)
-        if p.is_symlink():
-            argv += ["--symlink", os.readlink(p), d]
-        elif p.is_dir():
-            argv += ["--ro-bind", d, d]
-    argv += ["--proc", "/proc", "--dev", "/dev"]
-    created: set[Path] = {Path("/")}
-
-    def make_parents(path: Path) -> None:
-        nonlocal argv
-        for parent in reversed(path.parents):
-            if parent not in created and str(parent) not in SYSTEM_DIRS:
-                argv += ["--perms", "0755", "--dir", str(parent)]
-                created.add(parent)
-
-    size = str(limits.tmp_mb * 2**20)
-    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
-    argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # POSIX semaphores (joblib, torch)
-    created.add(Path("/tmp"))
-    for path in readonly:
-        make_parents(path)
-        argv += ["--ro-bind", str(path), str(path)]
-        created.add(path)
-    for path in writable:
-        path = Path(path)
-        make_parents(path)
-        argv += ["--bind", str(path), str(path)]
-        created.add(path)
-    cwd = Path(cwd)
-    make_parents(cwd)
-    argv += ["--perms", "0777", "--size", size, "--tmpfs", str(cwd), "--chdir", str(cwd)]
-    if seed is not None:
-        make_parents(Path(SEED_MOUNT))
-        argv += ["--ro-bind", str(seed), SEED_MOUNT]
-    venv_bin = str(Path(sys.executable).parent)
-    env = {"PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "USER": "student",
-           "LOGNAME": "student", "LANG": "C.UTF-8", "TMPDIR": "/tmp", "MPLBACKEND": "Agg",
-           "MPLCONFIGDIR": "/tmp/.matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
-           "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-    argv += ["--clearenv"]
-    for key, value in env.items():
-        argv += ["--setenv", key, value]
-    argv += ["--"]
-    if uid is not None:
-        argv += [_which("setpriv") or "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups",
-                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--"]
-    argv += [_which("prlimit") or "prlimit", *limits.prlimit_args(), "--"]
-    if seed is not None:
-        argv += ["/bin/sh", "-c", f'cp -R {SEED_MOUNT}/. . && exec "$0" "$@"']
-    return argv + list(command)
+    argv += _system_args() + _mount_args(readonly, writable, Path(cwd), seed, limits) + _env_args()
+    return argv + ["--"] + _inner_args(limits, uid, seed) + list(command)
 
 
 def run(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,

@@ -95,40 +95,38 @@ def _describe(meta: dict) -> str:
     return "a graded cell" if meta.get("grade") else "an nbgrader cell"
 
 
-def normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
-    """The submission rebuilt against the released notebook, and notes on what had to change."""
-    notes: list[str] = []
-    official = {c.metadata["nbgrader"]["grade_id"]: c for c in _official_cells(release)}
+def _match(cell, official: dict, seen: set[str], notes: list[str]):
+    """One submitted cell with its nbgrader metadata taken from the release (or dropped)."""
+    meta = cell.metadata.get("nbgrader")
+    if meta is None:
+        return cell
+    gid = meta.get("grade_id")
+    if isinstance(gid, str) and gid in official and gid not in seen:
+        want = official[gid]
+        keys = ("grade", "solution", "locked", "points", "task")
+        if any(meta.get(k) != want.metadata["nbgrader"].get(k) for k in keys):
+            notes.append(f"Cell '{gid}' had its grading metadata changed (it claimed to be "
+                         f"{_describe(meta)}); the original metadata was restored.")
+        if cell.cell_type != want.cell_type:
+            cell = _rebuild({**dict(cell), "cell_type": want.cell_type})
+        if want.metadata["nbgrader"].get("locked") and cell.source.strip() != want.source.strip():
+            notes.append(f"Cell '{gid}' is read-only but was edited; the original was restored "
+                         "for grading.")
+        cell.metadata["nbgrader"] = copy.deepcopy(want.metadata["nbgrader"])
+        seen.add(gid)
+    else:
+        del cell.metadata["nbgrader"]
+        if meta.get("grade") or meta.get("solution"):
+            what = f"'{gid}'" if isinstance(gid, str) else "without an id"
+            reason = "a copy of another cell" if gid in seen else "not part of the assignment"
+            notes.append(f"A cell {what} claimed to be {_describe(meta)} but is {reason}; "
+                         "it is graded as an ordinary cell (no points).")
+    return cell
+
+
+def _restore_missing(cells: list, official: dict, seen: set[str], notes: list[str]) -> None:
+    """Put back the assignment's cells that are missing, after the official cell that preceded them."""
     order = list(official)
-    cells = []
-    seen: set[str] = set()
-    for raw in submitted.get("cells", []):
-        cell = _rebuild(raw)
-        meta = cell.metadata.get("nbgrader")
-        if meta is not None:
-            gid = meta.get("grade_id")
-            if isinstance(gid, str) and gid in official and gid not in seen:
-                want = official[gid]
-                keys = ("grade", "solution", "locked", "points", "task")
-                if any(meta.get(k) != want.metadata["nbgrader"].get(k) for k in keys):
-                    notes.append(f"Cell '{gid}' had its grading metadata changed (it claimed to be "
-                                 f"{_describe(meta)}); the original metadata was restored.")
-                if cell.cell_type != want.cell_type:
-                    cell = _rebuild({**dict(cell), "cell_type": want.cell_type})
-                if want.metadata["nbgrader"].get("locked") and cell.source.strip() != want.source.strip():
-                    notes.append(f"Cell '{gid}' is read-only but was edited; the original was restored "
-                                 "for grading.")
-                cell.metadata["nbgrader"] = copy.deepcopy(want.metadata["nbgrader"])
-                seen.add(gid)
-            else:
-                del cell.metadata["nbgrader"]
-                if meta.get("grade") or meta.get("solution"):
-                    what = f"'{gid}'" if isinstance(gid, str) else "without an id"
-                    reason = "a copy of another cell" if gid in seen else "not part of the assignment"
-                    notes.append(f"A cell {what} claimed to be {_describe(meta)} but is {reason}; "
-                                 "it is graded as an ordinary cell (no points).")
-        cells.append(cell)
-    # Put back the assignment's cells that are missing, after the official cell that preceded them.
     for i, gid in enumerate(order):
         if gid in seen:
             continue
@@ -148,6 +146,15 @@ def normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) 
             "answer cell" if meta.get("solution") else "cell"
         extra = " (as the empty stub: no answer)" if meta.get("solution") else ""
         notes.append(f"The {what} '{gid}' was missing from the submission; it was put back{extra}.")
+
+
+def normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
+    """The submission rebuilt against the released notebook, and notes on what had to change."""
+    notes: list[str] = []
+    official = {c.metadata["nbgrader"]["grade_id"]: c for c in _official_cells(release)}
+    seen: set[str] = set()
+    cells = [_match(_rebuild(raw), official, seen, notes) for raw in submitted.get("cells", [])]
+    _restore_missing(cells, official, seen, notes)
     ids = set()
     for cell in cells:
         if not cell.get("id") or cell["id"] in ids:
