@@ -63,12 +63,14 @@ class MaskedConv2d(nn.Conv2d):
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int | tuple[int, int], mask_type: str):
         kh, kw = _pair(kernel_size)
         super().__init__(checks.positive_int(in_ch, "in_ch"), checks.positive_int(out_ch, "out_ch"),
-                         (kh, kw), padding="same")
+                         (kh, kw))
         self.mask_type = mask_type
+        # 'same' padding; for an even size the extra row / column of padding goes below / right
+        self.pad = ((kw - 1) // 2, kw - 1 - (kw - 1) // 2, (kh - 1) // 2, kh - 1 - (kh - 1) // 2)
         self.register_buffer("mask", causal_mask((kh, kw), mask_type))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self._conv_forward(x, self.weight * self.mask, self.bias)
+        return F.conv2d(F.pad(x, self.pad), self.weight * self.mask, self.bias)
 
 
 @dataclass
