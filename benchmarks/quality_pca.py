@@ -18,10 +18,18 @@ import numpy as np
 import torch
 from scipy.stats import spearmanr
 
-from course_lib.data import digits, manifold16
 from course_grading.threads import one_thread
-from course_lib.pca import (Autoencoder, AutoencoderConfig, LinearAutoencoder, pca, pca_project,
-                            pca_reconstruct, principal_angles, reconstruction_error)
+from course_lib.data import digits, manifold16
+from course_lib.pca import (
+    Autoencoder,
+    AutoencoderConfig,
+    LinearAutoencoder,
+    pca,
+    pca_project,
+    pca_reconstruct,
+    principal_angles,
+    reconstruction_error,
+)
 from course_lib.train import FitConfig, fit
 
 

@@ -18,10 +18,10 @@ import time
 
 import torch
 
-from course_lib.data import digits
 from course_grading.threads import one_thread
+from course_lib.data import digits
 from course_lib.train import FitConfig, fit
-from course_lib.vae import VAE, VAEConfig, vae_loss
+from course_lib.vae import VAE, VAEConfig
 
 # The lecture's two configurations (lectures/04_elbo_vae.ipynb, FULL = False / True): model, fit, and
 # the k of the training objective (1: the ELBO; k > 1: the IWAE bound, tighter on log p(x)).
@@ -45,7 +45,7 @@ def train(full: bool = False, progress: bool = False, seed: int = 0) -> tuple[VA
                               "description": "VAE (full)" if full else "VAE"})
     torch.manual_seed(seed)
     model = VAE(model_config)
-    history = fit(model, vae_loss if k == 1 else iwae_loss(k), digits("train")[0], digits("val")[0], fit_config)
+    history = fit(model, VAE.loss if k == 1 else iwae_loss(k), digits("train")[0], digits("val")[0], fit_config)
     return model, history
 
 

@@ -24,8 +24,8 @@ from course_grading.threads import one_thread
 from . import Case, Failure, as_items, as_tensor, assert_close
 
 REFERENCES = tuple(f"course_lib.vae.{name}" for name in (
-    "reparameterize", "gaussian_kl_standard", "elbo", "log_weights", "iwae_bound", "mlp",
-    "expected_image", "vae_loss", "binarize", "latent_grid"))
+    "reparameterize", "gaussian_kl_standard", "elbo", "log_weights", "iwae_bound",
+    "expected_image", "binarize", "latent_grid"))
 
 Z = 5.5  # width of the confidence bands, in standard errors
 

@@ -40,13 +40,7 @@ def floats(**named) -> list[torch.Tensor]:
             raise TypeError(f"{name} must be a tensor or a float, got {type(value).__name__}")
     given = [v for v in named.values() if isinstance(v, torch.Tensor)]
     device = given[0].device if given else None
-    dtype = torch.get_default_dtype()
-    if given:
-        dtype = torch.float32
-        for t in given:
-            dtype = torch.promote_types(dtype, t.dtype)
-        if not dtype.is_floating_point:
-            dtype = torch.get_default_dtype()
+    dtype = _float_dtype(given) if given else torch.get_default_dtype()
     out = [v.to(dtype) if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=dtype, device=device)
            for v in named.values()]
     try:
@@ -57,11 +51,67 @@ def floats(**named) -> list[torch.Tensor]:
     return out
 
 
+def float_tensors(**named) -> list[torch.Tensor]:
+    """Tensors -> floating tensors of one promoted dtype (at least float32), shapes left as they are
+    (for arguments that do not broadcast together, such as a mean (..., d) and a covariance (..., d, d))."""
+    for name, value in named.items():
+        tensor(value, name)
+    dtype = _float_dtype(named.values())
+    return [t.to(dtype) for t in named.values()]
+
+
+def float_like(value, name: str, like: torch.Tensor) -> torch.Tensor:
+    """A tensor or a Python number -> a tensor in ``like``'s (floating) dtype, on its device."""
+    floats(**{name: value})
+    dtype = like.dtype if like.dtype.is_floating_point else torch.get_default_dtype()
+    return torch.as_tensor(value, dtype=dtype, device=like.device)
+
+
+def as_floating(t: torch.Tensor) -> torch.Tensor:
+    """``t`` itself if it is floating-point, else ``t`` in the default dtype (integer data -> floats)."""
+    return t if t.dtype.is_floating_point else t.to(torch.get_default_dtype())
+
+
+def matrix(value, name: str, layout: str = "(N, D)") -> torch.Tensor:
+    """``value`` must be a tensor with exactly two axes, shaped as ``layout`` says (rows: examples)."""
+    tensor(value, name)
+    if value.dim() != 2:
+        raise ValueError(f"{name} must have shape {layout}, got {tuple(value.shape)}")
+    return value
+
+
+def same_shape(**named) -> list[torch.Tensor]:
+    """Tensors of one shape on one device, e.g. the mean and the log-variance of a diagonal Gaussian."""
+    for name, value in named.items():
+        tensor(value, name)
+    same_device(**named)
+    shapes = [tuple(t.shape) for t in named.values()]
+    if len(set(shapes)) > 1:
+        raise ValueError(f"{_names(named)} must have the same shape, got {_names(shapes)}")
+    return list(named.values())
+
+
+def same_device(**named) -> list[torch.Tensor]:
+    """Tensors on one device (a library function follows its inputs' device, so they must agree)."""
+    devices = [t.device for t in named.values()]
+    if len(set(devices)) > 1:
+        raise ValueError(f"{_names(named)} must be on the same device, got {_names(devices)}")
+    return list(named.values())
+
+
 def positive(t: torch.Tensor, name: str) -> torch.Tensor:
     """Every entry of ``t`` must be > 0 (NaN is not)."""
     bad = (t <= 0) | torch.isnan(t)
     if bool(bad.any()):
         raise ValueError(f"{name} must be > 0, got {t[bad].flatten()[0].item()}")
+    return t
+
+
+def nonnegative(t: torch.Tensor, name: str) -> torch.Tensor:
+    """Every entry of ``t`` must be >= 0 (NaN is not)."""
+    bad = (t < 0) | torch.isnan(t)
+    if bool(bad.any()):
+        raise ValueError(f"{name} must be >= 0, got {t[bad].flatten()[0].item()}")
     return t
 
 
@@ -123,3 +173,17 @@ def _draw(sampler, shape, like: torch.Tensor, g: torch.Generator | None) -> torc
     if generator(g) is None:
         return sampler(tuple(shape), dtype=dtype, device=like.device)
     return sampler(tuple(shape), dtype=dtype, device=g.device, generator=g).to(like.device)
+
+
+def _float_dtype(tensors) -> torch.dtype:
+    """The promoted dtype of ``tensors`` and float32 (the default dtype if that is not floating)."""
+    dtype = torch.float32
+    for t in tensors:
+        dtype = torch.promote_types(dtype, t.dtype)
+    return dtype if dtype.is_floating_point else torch.get_default_dtype()
+
+
+def _names(items) -> str:
+    """["a", "b", "c"] -> "a, b and c"."""
+    items = [str(i) for i in items]
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]

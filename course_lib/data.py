@@ -1,5 +1,8 @@
 """Data sets of the course: all offline, all small, all seeded.
 
+A generator takes an ``int`` ``seed`` and turns it into a ``torch.Generator`` once (the one place in
+``course_lib`` where a seed is an int: see ``course_lib/__init__.py``).
+
 - :func:`digits`: scikit-learn's 8x8 handwritten digits (ships with scikit-learn).
 - :func:`ring_of_gaussians`, :func:`two_moons`: 2-D toy sets for density pictures.
 - :func:`manifold16`: 4x4 images that live on a one-dimensional manifold, plus noise.
@@ -17,8 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from . import checks
+
 DIGITS_SPLITS = {"train": slice(0, 1000), "val": slice(1000, 1350), "test": slice(1350, 1797)}
-DIGITS_LEVELS = 17  # pixel values are integers 0..16
 
 
 def digits(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:
@@ -48,11 +52,9 @@ def ring_of_gaussians(n: int, k: int = 8, radius: float = 2.0, std: float = 0.2,
     Mean j = radius * (cos(2 pi j / k), sin(2 pi j / k)); covariance std^2 I.
     Returns (n, 2) float32.
     """
-    if n < 1 or k < 1:
-        raise ValueError(f"n and k must be >= 1, got n={n}, k={k}")
-    if std <= 0:
-        raise ValueError(f"std must be > 0, got {std}")
-    g = torch.Generator().manual_seed(seed)
+    n, k = checks.positive_int(n, "n"), checks.positive_int(k, "k")
+    std = checks.number(std, "std", low=0, open_low=True)
+    g = torch.Generator().manual_seed(checks.positive_int(seed, "seed", minimum=0))
     j = torch.randint(0, k, (n,), generator=g)
     angle = 2 * math.pi * j.float() / k
     means = radius * torch.stack([angle.cos(), angle.sin()], dim=1)
@@ -63,7 +65,8 @@ def two_moons(n: int, noise: float = 0.08, seed: int = 0) -> torch.Tensor:
     """n points of scikit-learn's two interleaving half circles, (n, 2) float32."""
     from sklearn.datasets import make_moons
 
-    x, _ = make_moons(n_samples=n, noise=noise, random_state=seed)
+    n, noise = checks.positive_int(n, "n"), checks.number(noise, "noise", low=0)
+    x, _ = make_moons(n_samples=n, noise=noise, random_state=checks.positive_int(seed, "seed", minimum=0))
     return torch.from_numpy(x.astype(np.float32))
 
 
@@ -81,9 +84,8 @@ def manifold16(n: int, noise: float = 0.05, seed: int = 0) -> tuple[torch.Tensor
     z ~ Uniform[0, 4); pixel j = 1/2 + 1/2 cos(2 pi z / 4 + phase_j) + noise * N(0, 1).
     One number z explains each 16-dimensional image. Returns x: (n, 16), z: (n,), float32.
     """
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    g = torch.Generator().manual_seed(seed)
+    n, noise = checks.positive_int(n, "n"), checks.number(noise, "noise", low=0)
+    g = torch.Generator().manual_seed(checks.positive_int(seed, "seed", minimum=0))
     z = 4 * torch.rand(n, generator=g)
     # (n, 1) + (16,) -> (n, 16)
     x = 0.5 + 0.5 * torch.cos(2 * math.pi * z[:, None] / 4 + _MANIFOLD_PHASES)

@@ -1,7 +1,8 @@
-"""Picking the device a notebook runs on.
+"""Picking the device a notebook runs on, and seeding it.
 
-Library functions never choose a device: they follow their inputs (``x.device``).
-Only notebooks call :func:`default_device`, once, in their first cell.
+Library functions never choose a device (they follow their inputs, ``x.device``) and never seed
+anything (they take a ``generator``). Only notebooks call :func:`default_device` and
+:func:`seed_everything`, once, in their first cell.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ def available_devices() -> list[torch.device]:
     devices = [torch.device("cpu")]
     if torch.cuda.is_available():
         devices.append(torch.device("cuda"))
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
+    if _mps_available():
         devices.append(torch.device("mps"))
     return devices
+
+
+def _mps_available() -> bool:
+    mps = getattr(torch.backends, "mps", None)
+    return mps is not None and mps.is_available()
 
 
 def default_device() -> torch.device:
@@ -40,14 +45,15 @@ def default_device() -> torch.device:
         return device
     if torch.cuda.is_available():
         return torch.device("cuda")
-    mps = getattr(torch.backends, "mps", None)
-    if mps is not None and mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+    return torch.device("mps") if _mps_available() else torch.device("cpu")
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
-    """Seed torch, numpy and random; return a CPU ``torch.Generator`` seeded with ``seed``."""
+    """Seed torch, numpy and random; return a CPU ``torch.Generator`` seeded with ``seed``.
+
+    For a notebook's first cell only (so that its models start from the same weights on every run);
+    library functions take the returned generator instead of relying on the global seed.
+    """
     import random
 
     import numpy as np

@@ -6,63 +6,29 @@ family over the last axis (:func:`kl_discrete`, :func:`tv_discrete`, :func:`js_d
 (:func:`kl_monte_carlo`, :func:`wasserstein_1d`, :func:`mmd`).
 
 All functions take tensors (floats are accepted where noted), broadcast, follow the device and
-dtype of their inputs, let gradients flow, and raise ``ValueError`` naming the argument on bad input.
-Divergences are in nats.
+dtype of their inputs and let gradients flow; bad input raises ``TypeError`` (wrong type) or
+``ValueError`` (wrong value) naming the argument (``course_lib.checks``). Divergences are in nats.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
-Number = float | int
+from . import checks
+
 _SQRT2 = math.sqrt(2.0)
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation helpers
+# Probability vectors (the last axis holds the outcomes)
 
-def _tensors(**named) -> list[torch.Tensor]:
-    """Turn floats into tensors on the device / dtype of the tensor arguments; check broadcasting."""
-    tensors = [v for v in named.values() if isinstance(v, torch.Tensor)]
-    for name, value in named.items():
-        if not isinstance(value, (torch.Tensor, float, int)) or isinstance(value, bool):
-            raise TypeError(f"{name} must be a tensor or a float, got {type(value).__name__}")
-    device = tensors[0].device if tensors else None
-    dtype = torch.promote_types(tensors[0].dtype, torch.float32) if tensors else torch.get_default_dtype()
-    for t in tensors[1:]:
-        dtype = torch.promote_types(dtype, t.dtype)
-    if not dtype.is_floating_point:
-        dtype = torch.get_default_dtype()
-    out = [v.to(dtype) if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=dtype, device=device)
-           for v in named.values()]
-    try:
-        torch.broadcast_shapes(*(t.shape for t in out))
-    except RuntimeError:
-        shapes = ", ".join(f"{n}{tuple(t.shape)}" for n, t in zip(named, out))
-        raise ValueError(f"shapes do not broadcast: {shapes}") from None
-    return out
-
-
-def _positive(t: torch.Tensor, name: str) -> None:
-    if bool((t <= 0).any()) or bool(torch.isnan(t).any()):
-        bad = t[(t <= 0) | torch.isnan(t)].flatten()[0].item()
-        raise ValueError(f"{name} must be > 0, got {bad}")
-
-
-def _probabilities(p, name: str, atol: float | None = None) -> torch.Tensor:
-    if not isinstance(p, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor of probabilities, got {type(p).__name__}")
-    if p.ndim == 0:
-        raise ValueError(f"{name} must have at least one axis (the outcomes), got a scalar")
-    if not p.dtype.is_floating_point:
-        p = p.to(torch.get_default_dtype())
-    if bool((p < 0).any()) or bool(torch.isnan(p).any()):
-        raise ValueError(f"{name} must be non-negative, got a minimum of {p.min().item()}")
-    if atol is None:
-        atol = 1e-4 if p.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
+def _probabilities(p, name: str) -> torch.Tensor:
+    """``p``: non-negative, summing to 1 over its last axis (up to rounding in p's dtype)."""
+    p = checks.nonnegative(checks.as_floating(checks.tensor(p, name, min_dim=1)), name)
+    atol = 1e-4 if p.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
     total = p.sum(-1)
     if bool(((total - 1).abs() > atol).any()):
         worst = total.flatten()[(total - 1).abs().flatten().argmax()].item()
@@ -70,18 +36,12 @@ def _probabilities(p, name: str, atol: float | None = None) -> torch.Tensor:
     return p
 
 
-def _pair(p, q) -> tuple[torch.Tensor, torch.Tensor]:
-    p, q = _probabilities(p, "p"), _probabilities(q, "q")
-    if p.device != q.device:
-        raise ValueError(f"p and q must be on the same device, got {p.device} and {q.device}")
-    try:
-        torch.broadcast_shapes(p.shape, q.shape)
-    except RuntimeError:
-        raise ValueError(f"shapes do not broadcast: p{tuple(p.shape)}, q{tuple(q.shape)}") from None
+def _pair(p, q) -> list[torch.Tensor]:
+    """Two tensors of probability vectors with as many outcomes, on one device, in one dtype."""
+    p, q = checks.same_device(p=_probabilities(p, "p"), q=_probabilities(q, "q"))
     if p.shape[-1] != q.shape[-1]:
         raise ValueError(f"p and q must have the same number of outcomes, got {p.shape[-1]} and {q.shape[-1]}")
-    dtype = torch.promote_types(p.dtype, q.dtype)
-    return p.to(dtype), q.to(dtype)
+    return checks.floats(p=p, q=q)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -93,9 +53,9 @@ def kl_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:
     KL = log(sigma_q / sigma_p) + (sigma_p^2 + (mu_p - mu_q)^2) / (2 sigma_q^2) - 1/2
     Shapes: any broadcastable shapes (floats accepted) -> their broadcast shape. Lecture 01, section 3.
     """
-    mu_p, sigma_p, mu_q, sigma_q = _tensors(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
-    _positive(sigma_p, "sigma_p")
-    _positive(sigma_q, "sigma_q")
+    mu_p, sigma_p, mu_q, sigma_q = checks.floats(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
+    checks.positive(sigma_p, "sigma_p")
+    checks.positive(sigma_q, "sigma_q")
     return torch.log(sigma_q / sigma_p) + (sigma_p ** 2 + (mu_p - mu_q) ** 2) / (2 * sigma_q ** 2) - 0.5
 
 
@@ -115,9 +75,9 @@ def tv_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:
     Equal sigmas cross once, at the midpoint m:  TV = erf(|mu_p - mu_q| / (2 sqrt 2 sigma)).
     Shapes: broadcastable (floats accepted) -> broadcast shape. No grid, no integration.
     """
-    mu_p, sigma_p, mu_q, sigma_q = _tensors(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
-    _positive(sigma_p, "sigma_p")
-    _positive(sigma_q, "sigma_q")
+    mu_p, sigma_p, mu_q, sigma_q = checks.floats(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
+    checks.positive(sigma_p, "sigma_p")
+    checks.positive(sigma_q, "sigma_q")
     vp, vq = sigma_p ** 2, sigma_q ** 2
     a = 1 / (2 * vq) - 1 / (2 * vp)
     b = mu_p / vp - mu_q / vq
@@ -147,9 +107,9 @@ def js_normal(mu_p, sigma_p, mu_q, sigma_q, points: int = 4001) -> torch.Tensor:
     is a trapezoid rule on ``points`` nodes covering both densities to 12 standard deviations.
     0 <= JS <= log 2. Shapes: broadcastable (floats accepted) -> broadcast shape.
     """
-    mu_p, sigma_p, mu_q, sigma_q = _tensors(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
-    _positive(sigma_p, "sigma_p")
-    _positive(sigma_q, "sigma_q")
+    mu_p, sigma_p, mu_q, sigma_q = checks.floats(mu_p=mu_p, sigma_p=sigma_p, mu_q=mu_q, sigma_q=sigma_q)
+    checks.positive(sigma_p, "sigma_p")
+    checks.positive(sigma_q, "sigma_q")
     mu_p, sigma_p, mu_q, sigma_q = torch.broadcast_tensors(mu_p, sigma_p, mu_q, sigma_q)
     lo = torch.minimum(mu_p - 12 * sigma_p, mu_q - 12 * sigma_q)
     hi = torch.maximum(mu_p + 12 * sigma_p, mu_q + 12 * sigma_q)
@@ -170,8 +130,7 @@ def js_normal(mu_p, sigma_p, mu_q, sigma_q, points: int = 4001) -> torch.Tensor:
 # Multivariate normals
 
 def _cholesky(cov: torch.Tensor, name: str) -> torch.Tensor:
-    if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2]:
-        raise ValueError(f"{name} must have shape (..., d, d), got {tuple(cov.shape)}")
+    """The lower Cholesky factor L of a symmetric positive definite cov = L L^T, (..., d, d)."""
     scale = cov.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
     tol = 1e-5 if cov.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-10
     if bool(((cov - cov.transpose(-1, -2)).abs() > tol * scale).any()):
@@ -192,22 +151,13 @@ def kl_mvn(mu_p, cov_p, mu_q, cov_q) -> torch.Tensor:
         log det cov = 2 sum log diag L.
     Shapes: mu (..., d), cov (..., d, d), batch dimensions broadcast -> (...).
     """
-    for name, value in (("mu_p", mu_p), ("cov_p", cov_p), ("mu_q", mu_q), ("cov_q", cov_q)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
-    dtype = torch.promote_types(torch.promote_types(mu_p.dtype, cov_p.dtype), torch.promote_types(mu_q.dtype, cov_q.dtype))
-    if not dtype.is_floating_point:
-        dtype = torch.get_default_dtype()
-    mu_p, cov_p, mu_q, cov_q = (t.to(dtype) for t in (mu_p, cov_p, mu_q, cov_q))
-    if mu_p.ndim < 1 or mu_q.ndim < 1:
-        raise ValueError("mu_p and mu_q must have shape (..., d)")
-    d = mu_p.shape[-1]
-    for name, t in (("mu_q", mu_q),):
-        if t.shape[-1] != d:
-            raise ValueError(f"{name} must have {d} dimensions like mu_p, got {t.shape[-1]}")
-    for name, t in (("cov_p", cov_p), ("cov_q", cov_q)):
-        if t.ndim < 2 or t.shape[-2:] != (d, d):
-            raise ValueError(f"{name} must have shape (..., {d}, {d}), got {tuple(t.shape)}")
+    mu_p, cov_p, mu_q, cov_q = checks.float_tensors(mu_p=mu_p, cov_p=cov_p, mu_q=mu_q, cov_q=cov_q)
+    d = checks.tensor(mu_p, "mu_p", min_dim=1).shape[-1]
+    if mu_q.shape[-1:] != (d,):
+        raise ValueError(f"mu_q must have shape (..., {d}) like mu_p, got {tuple(mu_q.shape)}")
+    for name, cov in (("cov_p", cov_p), ("cov_q", cov_q)):
+        if cov.shape[-2:] != (d, d):
+            raise ValueError(f"{name} must have shape (..., {d}, {d}), got {tuple(cov.shape)}")
     try:
         batch = torch.broadcast_shapes(mu_p.shape[:-1], cov_p.shape[:-2], mu_q.shape[:-1], cov_q.shape[:-2])
     except RuntimeError:
@@ -274,8 +224,7 @@ def f_divergence(p: torch.Tensor, q: torch.Tensor, f: Callable[[torch.Tensor], t
     f(t) = t log t gives KL, |t - 1| / 2 gives TV, (sqrt t - 1)^2 / 2 squared Hellinger,
     1/2 [t log(2t/(t+1)) + log(2/(t+1))] Jensen-Shannon. Shapes: (..., K) -> (...).
     """
-    if not callable(f):
-        raise TypeError(f"f must be a function of a tensor, got {type(f).__name__}")
+    checks.function(f, "f")
     p, q = _pair(p, q)
     f_one = float(f(torch.ones((), dtype=torch.float64)))
     if abs(f_one) > 1e-9:
@@ -299,11 +248,9 @@ def kl_monte_carlo(log_p: Callable[[torch.Tensor], torch.Tensor], log_q: Callabl
     and std(r) / sqrt(N) with the unbiased (N - 1) standard deviation.
     Shapes: x (N, ...) with N >= 2; log_p(x), log_q(x) -> (N,) or (N, ...) -> results (...).
     """
-    if not callable(log_p) or not callable(log_q):
-        raise TypeError("log_p and log_q must be functions returning log-densities")
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"x must be a tensor of samples, got {type(x).__name__}")
-    if x.ndim == 0 or x.shape[0] < 2:
+    checks.function(log_p, "log_p")
+    checks.function(log_q, "log_q")
+    if checks.tensor(x, "x", min_dim=1).shape[0] < 2:
         raise ValueError(f"x must hold at least 2 samples along its first axis, got shape {tuple(x.shape)}")
     lp, lq = log_p(x), log_q(x)
     if lp.shape != lq.shape or lp.shape[:1] != x.shape[:1]:
@@ -320,13 +267,11 @@ def wasserstein_1d(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     W1 = int |F_x(t) - F_y(t)| dt over the merged sorted samples (sizes may differ; for equal sizes
     it equals mean |sort(x) - sort(y)|). Shapes: x (n,), y (m,) -> scalar.
     """
+    x, y = checks.float_tensors(x=x, y=y)
     for name, t in (("x", x), ("y", y)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
         if t.ndim != 1 or t.numel() == 0:
             raise ValueError(f"{name} must be a non-empty 1-D tensor of samples, got shape {tuple(t.shape)}")
-    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
-    x, y = x.to(dtype), y.to(dtype)
+    dtype = x.dtype
     xs, ys = torch.sort(x).values, torch.sort(y).values
     allv = torch.sort(torch.cat([xs, ys])).values
     deltas = allv[1:] - allv[:-1]
@@ -343,9 +288,8 @@ def mmd(x: torch.Tensor, y: torch.Tensor, bandwidth) -> torch.Tensor:
             - 2 sum_{i, j} k(x_i, y_j) / (n m)          (can be slightly negative when p = q).
     Shapes: x (n, d) or (n,), y (m, d) or (m,), n, m >= 2 -> scalar.
     """
-    for name, t in (("x", x), ("y", y)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(t).__name__}")
+    x, y = checks.float_tensors(x=x, y=y)
+    h = checks.positive(checks.float_like(bandwidth, "bandwidth", x), "bandwidth")
     x = x[:, None] if x.ndim == 1 else x
     y = y[:, None] if y.ndim == 1 else y
     if x.ndim != 2 or y.ndim != 2:
@@ -354,12 +298,6 @@ def mmd(x: torch.Tensor, y: torch.Tensor, bandwidth) -> torch.Tensor:
         raise ValueError(f"x and y must have the same dimension, got {x.shape[1]} and {y.shape[1]}")
     if x.shape[0] < 2 or y.shape[0] < 2:
         raise ValueError(f"x and y need at least 2 samples each, got {x.shape[0]} and {y.shape[0]}")
-    if not isinstance(bandwidth, (torch.Tensor, float, int)) or isinstance(bandwidth, bool):
-        raise TypeError(f"bandwidth must be a tensor or a float, got {type(bandwidth).__name__}")
-    dtype = torch.promote_types(torch.promote_types(x.dtype, y.dtype), torch.float32)
-    x, y = x.to(dtype), y.to(dtype)
-    h = torch.as_tensor(bandwidth, dtype=dtype, device=x.device)
-    _positive(h, "bandwidth")
 
     def gram(a, b):
         # (n, 1, d) - (1, m, d) -> (n, m)

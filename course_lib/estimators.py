@@ -16,34 +16,22 @@ black box (call it under ``torch.no_grad()`` if you like).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
+
+from . import checks
 
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _setup(f, mu, log_sigma, n, generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Validate; return detached mu, sigma (floating, same shape) and eps (n, *shape) ~ N(0, I)."""
-    if not callable(f):
-        raise TypeError(f"f must be a function of a tensor of samples, got {type(f).__name__}")
-    for name, value in (("mu", mu), ("log_sigma", log_sigma)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
-        if not value.dtype.is_floating_point:
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    if mu.shape != log_sigma.shape:
-        raise ValueError(f"mu and log_sigma must have the same shape, got {tuple(mu.shape)} and {tuple(log_sigma.shape)}")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}")
-    mu, log_sigma = mu.detach(), log_sigma.detach()
-    shape = (n, *mu.shape)
-    if generator is None:
-        eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
-    elif isinstance(generator, torch.Generator):
-        eps = torch.randn(shape, dtype=mu.dtype, device=generator.device, generator=generator).to(mu.device)
-    else:
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+    """Check the arguments; return detached mu, sigma = exp(log_sigma) and eps (n, *mu.shape) ~ N(0, I)."""
+    checks.function(f, "f")
+    checks.tensor(mu, "mu", floating=True)
+    checks.tensor(log_sigma, "log_sigma", floating=True)
+    mu, log_sigma = (t.detach() for t in checks.same_shape(mu=mu, log_sigma=log_sigma))
+    eps = checks.randn((checks.positive_int(n, "n"), *mu.shape), mu, generator)
     return mu, log_sigma.exp(), eps
 
 
@@ -73,9 +61,7 @@ def score_function_grad(f: Objective, mu: torch.Tensor, log_sigma: torch.Tensor,
     with torch.no_grad():
         values = _values(f, z)                              # (n,)
     if baseline is not None:
-        if not isinstance(baseline, (torch.Tensor, float, int)) or isinstance(baseline, bool):
-            raise TypeError(f"baseline must be a float, a tensor or None, got {type(baseline).__name__}")
-        baseline = torch.as_tensor(baseline, dtype=values.dtype, device=values.device)
+        baseline = checks.float_like(baseline, "baseline", values)
         if baseline.ndim > 1 or baseline.numel() not in (1, n):
             raise ValueError(f"baseline must be a number or a tensor of shape ({n},), got shape {tuple(baseline.shape)}")
         values = values - baseline

@@ -9,22 +9,23 @@ Losses are always minimized. Functions follow the device and dtype of their inpu
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
+
+from . import checks
 
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 
 
 def _losses(losses) -> torch.Tensor:
-    if not isinstance(losses, torch.Tensor):
-        raise TypeError(f"losses must be a tensor of shape (N, M), got {type(losses).__name__}")
-    if losses.ndim != 2 or losses.shape[1] < 1:
+    """``losses``: real numbers (N, M), M >= 1, no NaN (+inf is a loss like any other)."""
+    if checks.matrix(losses, "losses", "(N, M)").shape[1] < 1:
         raise ValueError(f"losses must have shape (N, M) with M >= 1, got {tuple(losses.shape)}")
     if losses.dtype == torch.bool or losses.is_complex():
         raise TypeError(f"losses must be real numbers, got dtype {losses.dtype}")
-    if losses.dtype.is_floating_point and bool(torch.isnan(losses).any()):
-        raise ValueError("losses must not contain NaN")
+    if bool(torch.isnan(losses).any()):
+        raise ValueError(f"losses must not contain NaN, got NaN in row {int(torch.isnan(losses).any(1).nonzero()[0])}")
     return losses
 
 
@@ -87,25 +88,18 @@ def scalarization_sweep(loss1: LossFn, loss2: LossFn, init: torch.Tensor,
     Returns (points, params): points (L, 2) the reached (L1, L2), params (L, P) the reached w.
     Each row descends on its own objective: the rows do not interact. Lecture 02, section 2.
     """
-    if not callable(loss1) or not callable(loss2):
-        raise TypeError("loss1 and loss2 must be functions of the parameters")
-    if not isinstance(init, torch.Tensor) or init.ndim not in (1, 2):
-        raise ValueError(f"init must be a tensor of shape (P,) or (L, P), got "
-                         f"{tuple(init.shape) if isinstance(init, torch.Tensor) else type(init).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
-        raise ValueError(f"steps must be an int >= 0, got {steps!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr}")
-    dtype = init.dtype if init.dtype.is_floating_point else torch.get_default_dtype()
-    lambdas = torch.as_tensor(lambdas, dtype=dtype, device=init.device)
-    if lambdas.ndim != 1 or lambdas.numel() == 0:
+    checks.function(loss1, "loss1")
+    checks.function(loss2, "loss2")
+    init = checks.as_floating(checks.tensor(init, "init", min_dim=1))
+    steps = checks.positive_int(steps, "steps", minimum=0)
+    lr = checks.number(lr, "lr", low=0, open_low=True)
+    lambdas = checks.nonnegative(torch.as_tensor(lambdas, dtype=init.dtype, device=init.device), "lambdas")
+    n = lambdas.numel()
+    if lambdas.ndim != 1 or n == 0:
         raise ValueError(f"lambdas must be a non-empty 1-D sequence, got shape {tuple(lambdas.shape)}")
-    if bool((lambdas < 0).any()) or bool(torch.isnan(lambdas).any()):
-        raise ValueError(f"lambdas must be >= 0, got {lambdas.min().item()}")
-    n = lambdas.shape[0]
-    if init.ndim == 2 and init.shape[0] != n:
-        raise ValueError(f"init of shape (L, P) must have one row per lambda (L = {n}), got {init.shape[0]} rows")
-    w = init.to(dtype).expand(n, init.shape[-1]).clone()  # (L, P)
+    if init.shape[:-1] not in ((), (n,)):
+        raise ValueError(f"init must have shape (P,) or one row per lambda (L = {n}, P), got {tuple(init.shape)}")
+    w = init.expand(n, init.shape[-1]).clone()  # (L, P)
 
     def losses(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         l1, l2 = loss1(w), loss2(w)

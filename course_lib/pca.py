@@ -17,16 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-
-def _matrix(x, name: str) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must have shape (N, D), got {tuple(x.shape)}")
-    if not x.dtype.is_floating_point:
-        x = x.to(torch.get_default_dtype())
-    return x
-
+from . import checks, nets
 
 # ----------------------------------------------------------------------------------------------
 # PCA
@@ -41,13 +32,11 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     Shapes: x (N, D) with N >= 2, 1 <= k <= min(N, D) -> mean (D,), components (k, D),
     explained_variance (k,). Lecture 03, section 2.
     """
-    x = _matrix(x, "x")
+    x = checks.as_floating(checks.matrix(x, "x"))
     n, d = x.shape
-    if isinstance(k, bool) or not isinstance(k, int):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
     if n < 2:
         raise ValueError(f"x must have at least 2 rows, got {n}")
-    if not 1 <= k <= min(n, d):
+    if checks.positive_int(k, "k") > min(n, d):
         raise ValueError(f"k must be between 1 and min(N, D) = {min(n, d)}, got {k}")
     mean = x.mean(0)
     # (N, D) = (N, r) (r,) (r, D), r = min(N, D)
@@ -59,12 +48,9 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return mean, components * signs, s[:k] ** 2 / (n - 1)
 
 
-def _check_components(mean: torch.Tensor, components: torch.Tensor) -> None:
-    if not isinstance(mean, torch.Tensor) or not isinstance(components, torch.Tensor):
-        raise TypeError("mean and components must be tensors")
-    if components.ndim != 2:
-        raise ValueError(f"components must have shape (k, D), got {tuple(components.shape)}")
-    if mean.shape != components.shape[1:]:
+def _check_components(mean, components) -> None:
+    """A PCA model: components (k, D) and a mean (D,) like one of their rows."""
+    if checks.tensor(mean, "mean").shape != checks.matrix(components, "components", "(k, D)").shape[1:]:
         raise ValueError(f"mean must have shape ({components.shape[1]},) like a row of components, "
                          f"got {tuple(mean.shape)}")
 
@@ -75,7 +61,7 @@ def pca_project(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -
     z = (x - mean) V_k^T
     Shapes: x (N, D), mean (D,), components (k, D) -> z (N, k).
     """
-    x = _matrix(x, "x")
+    x = checks.as_floating(checks.matrix(x, "x"))
     _check_components(mean, components)
     if x.shape[1] != components.shape[1]:
         raise ValueError(f"x must have {components.shape[1]} columns like components, got {x.shape[1]}")
@@ -88,7 +74,7 @@ def pca_reconstruct(z: torch.Tensor, mean: torch.Tensor, components: torch.Tenso
     x_hat = mean + z V_k   (for z = pca_project(x), the orthogonal projection of x on the subspace)
     Shapes: z (N, k), mean (D,), components (k, D) -> x_hat (N, D).
     """
-    z = _matrix(z, "z")
+    z = checks.as_floating(checks.matrix(z, "z", "(N, k)"))
     _check_components(mean, components)
     if z.shape[1] != components.shape[0]:
         raise ValueError(f"z must have {components.shape[0]} columns (one per component), got {z.shape[1]}")
@@ -104,13 +90,11 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     scipy.linalg.subspace_angles (which lists them in descending order).
     0 everywhere iff one space contains the other. Shapes: (k, D), (l, D) -> (min(k, l),).
     """
-    a, b = _matrix(a, "a"), _matrix(b, "b")
+    a, b = checks.float_tensors(a=checks.matrix(a, "a", "(k, D)"), b=checks.matrix(b, "b", "(l, D)"))
     if a.shape[1] != b.shape[1]:
         raise ValueError(f"a and b must have the same number of columns, got {a.shape[1]} and {b.shape[1]}")
     if a.shape[0] > a.shape[1] or b.shape[0] > b.shape[1]:
         raise ValueError(f"a and b must have at most D = {a.shape[1]} rows, got {a.shape[0]} and {b.shape[0]}")
-    dtype = torch.promote_types(a.dtype, b.dtype)
-    a, b = a.to(dtype), b.to(dtype)
     if a.shape[0] < b.shape[0]:  # the angles are symmetric: let b be the smaller space
         a, b = b, a
     qa, _ = torch.linalg.qr(a.T)  # (D, k)
@@ -132,10 +116,7 @@ def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     err_i = ||x_i - x_hat_i||^2
     Shapes: x (N, D), x_hat (N, D) -> (N,). The caller averages.
     """
-    if not isinstance(x, torch.Tensor) or not isinstance(x_hat, torch.Tensor):
-        raise TypeError("x and x_hat must be tensors")
-    if x.shape != x_hat.shape:
-        raise ValueError(f"x and x_hat must have the same shape, got {tuple(x.shape)} and {tuple(x_hat.shape)}")
+    checks.same_shape(x=x, x_hat=x_hat)
     return ((x - x_hat) ** 2).sum(-1)
 
 
@@ -149,7 +130,7 @@ class LinearAutoencoder(nn.Module):
 
     def __init__(self, dim: int, latent: int):
         super().__init__()
-        if not 1 <= latent <= dim:
+        if checks.positive_int(latent, "latent") > checks.positive_int(dim, "dim"):
             raise ValueError(f"latent must be between 1 and dim = {dim}, got {latent}")
         self.encoder = nn.Linear(dim, latent)
         self.decoder = nn.Linear(latent, dim)
@@ -172,15 +153,6 @@ class AutoencoderConfig:
     sigmoid_output: bool = True  # squash reconstructions into [0, 1] (pixel intensities)
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(fan_in, fan_out))
-        if i < len(sizes) - 2:
-            layers.append(nn.ReLU())
-    return nn.Sequential(*layers)
-
-
 class Autoencoder(nn.Module):
     """A small MLP autoencoder: dim -> hidden... -> latent -> ...hidden -> dim (ReLU in between).
 
@@ -192,11 +164,11 @@ class Autoencoder(nn.Module):
     def __init__(self, config: AutoencoderConfig | None = None):
         super().__init__()
         self.config = config = config or AutoencoderConfig()
-        if config.dim < 1 or config.latent < 1 or any(h < 1 for h in config.hidden):
-            raise ValueError(f"dim, latent and hidden sizes must be >= 1, got {config}")
         sizes = [config.dim, *config.hidden, config.latent]
-        self.encoder = _mlp(sizes)
-        self.decoder = _mlp(sizes[::-1])
+        if min(sizes) < 1:
+            raise ValueError(f"dim, latent and hidden sizes must be >= 1, got {config}")
+        self.encoder = nets.mlp(sizes)
+        self.decoder = nets.mlp(sizes[::-1])
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         return self.encoder(x)

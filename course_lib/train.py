@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import torch
 from torch import nn
+
+from . import checks
 
 Data = torch.Tensor | Sequence[torch.Tensor]
 
@@ -28,7 +30,7 @@ class FitConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     patience: int | None = None  # early stopping: epochs without a better validation loss
-    seed: int = 0                # shuffling order
+    seed: int = 0                # shuffling order (turned into the loop's torch.Generator once)
     progress: bool = True        # show a progress bar
     description: str = "training"
 
@@ -80,13 +82,14 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
     from tqdm.auto import tqdm
 
     config = config or FitConfig()
-    if config.epochs < 1 or config.batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {config.epochs}, {config.batch_size}")
+    checks.function(loss_fn, "loss_fn")
+    checks.positive_int(config.epochs, "config.epochs")
+    checks.positive_int(config.batch_size, "config.batch_size")
     train = _as_tuple(train)
     val = _as_tuple(val) if val is not None else None
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    g = torch.Generator().manual_seed(config.seed)
+    g = torch.Generator().manual_seed(checks.positive_int(config.seed, "config.seed", minimum=0))
     history = {"train": [], "val": [], "best_epoch": 0, "epochs": 0, "seconds": 0.0}
     best, best_state, stale = float("inf"), None, 0
     start = time.perf_counter()

@@ -20,12 +20,14 @@ All values are per example, in nats; the caller reduces (``-elbo(...).mean()`` i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
 from torch.distributions import Bernoulli, Categorical, Distribution, Independent, Normal
+
+from . import checks, nets
 
 Encoder = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 Decoder = Callable[[torch.Tensor], Distribution]
@@ -33,25 +35,18 @@ _LOG_2PI = math.log(2 * math.pi)
 
 
 # ----------------------------------------------------------------------------------------------
-# Validation helpers
+# The contracts of (mu, log_var), the encoder and the decoder
 
-def _gaussian_params(mu, log_var) -> tuple[torch.Tensor, torch.Tensor]:
-    for name, value in (("mu", mu), ("log_var", log_var)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a tensor, got {type(value).__name__}")
-        if not value.dtype.is_floating_point:
-            raise TypeError(f"{name} must be a floating-point tensor, got dtype {value.dtype}")
-    if mu.shape != log_var.shape:
-        raise ValueError(f"mu and log_var must have the same shape, got {tuple(mu.shape)} and {tuple(log_var.shape)}")
-    if mu.device != log_var.device:
-        raise ValueError(f"mu and log_var must be on the same device, got {mu.device} and {log_var.device}")
-    return mu, log_var
+def _gaussian_params(mu, log_var) -> list[torch.Tensor]:
+    """(mu, log_var) of a diagonal Gaussian: floating-point tensors of one shape on one device."""
+    checks.tensor(mu, "mu", floating=True)
+    checks.tensor(log_var, "log_var", floating=True)
+    return checks.same_shape(mu=mu, log_var=log_var)
 
 
 def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
-    if not isinstance(x, torch.Tensor) or x.ndim != 2:
-        raise ValueError(f"x must be a tensor of shape (B, D), got {getattr(x, 'shape', type(x).__name__)}")
-    out = encoder(x)
+    """(mu, log_var) = encoder(x), both (B, L) for x (B, D)."""
+    out = encoder(checks.matrix(x, "x", "(B, D)"))
     if not (isinstance(out, tuple) and len(out) == 2):
         raise TypeError("encoder(x) must return the tuple (mu, log_var)")
     mu, log_var = _gaussian_params(*out)
@@ -73,22 +68,6 @@ def _log_likelihood(decoder: Decoder, z: torch.Tensor, x: torch.Tensor) -> torch
     return log_px
 
 
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
-
-
-def _standard_normal_like(shape, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """eps ~ N(0, I) of ``shape`` on ``like``'s device and dtype, drawn from ``generator`` if given."""
-    if generator is None:
-        return torch.randn(shape, dtype=like.dtype, device=like.device)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
-    eps = torch.randn(shape, dtype=like.dtype, device=generator.device, generator=generator)
-    return eps.to(like.device)
-
-
 # ----------------------------------------------------------------------------------------------
 # The four pieces of the bound
 
@@ -100,7 +79,7 @@ def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Gen
     drawn from ``generator`` when given. Lecture 04, section 6; lecture 05, section 2.
     """
     mu, log_var = _gaussian_params(mu, log_var)
-    eps = _standard_normal_like(mu.shape, mu, generator)
+    eps = checks.randn(mu.shape, mu, generator)
     return mu + torch.exp(0.5 * log_var) * eps
 
 
@@ -126,7 +105,7 @@ def elbo(x: torch.Tensor, encoder: Encoder, decoder: Decoder, k: int = 1,
     Shapes: x (B, D) -> (B,). Differentiable in the encoder's and the decoder's parameters.
     ELBO <= log p(x), with equality when q(z | x) is the exact posterior p(z | x) (lecture 04).
     """
-    k = _positive_int(k, "k")
+    k = checks.positive_int(k, "k")
     mu, log_var = _encode(x, encoder)
     # (k, B, L): k reparameterized samples per example
     z = reparameterize(mu.expand(k, *mu.shape), log_var.expand(k, *log_var.shape), generator)
@@ -140,7 +119,7 @@ def log_weights(x: torch.Tensor, encoder: Encoder, decoder: Decoder, k: int,
 
     Shapes: x (B, D) -> (k, B). E_q[w_i] = p(x), and mean_i log w_i is an unbiased ELBO estimate.
     """
-    k = _positive_int(k, "k")
+    k = checks.positive_int(k, "k")
     mu, log_var = _encode(x, encoder)
     z = reparameterize(mu.expand(k, *mu.shape), log_var.expand(k, *log_var.shape), generator)  # (k, B, L)
     # log N(z; 0, I) and log N(z; mu, diag exp(log_var)), summed over the latent axis
@@ -185,16 +164,6 @@ class VAEConfig:
     beta: float = 1.0   # weight of the KL term in :meth:`VAE.loss` (1 = the ELBO)
 
 
-def mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers of the given sizes with LeakyReLU between them (none after the last)."""
-    layers: list[nn.Module] = []
-    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(a, b))
-        if i < len(sizes) - 2:
-            layers.append(nn.LeakyReLU())
-    return nn.Sequential(*layers)
-
-
 class GaussianEncoder(nn.Module):
     """x (B, D) -> (mu, log_var), each (B, L): the diagonal Gaussian q(z | x). Inputs are divided by
     ``scale`` (16 for digit levels) before the MLP."""
@@ -202,7 +171,7 @@ class GaussianEncoder(nn.Module):
     def __init__(self, data_dim: int, latent_dim: int, hidden: int, scale: float = 1.0):
         super().__init__()
         self.scale = scale
-        self.net = mlp([data_dim, hidden, hidden, 2 * latent_dim])
+        self.net = nets.mlp([data_dim, hidden, hidden, 2 * latent_dim], activation=nn.LeakyReLU)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.net(x.to(self.net[0].weight.dtype) / self.scale)   # (B, 2L)
@@ -223,9 +192,9 @@ class CategoricalDecoder(nn.Module):
         super().__init__()
         self.data_dim, self.levels, self.rank = data_dim, levels, rank
         if rank is None:
-            self.net = mlp([latent_dim, hidden, hidden, data_dim * levels])
+            self.net = nets.mlp([latent_dim, hidden, hidden, data_dim * levels], activation=nn.LeakyReLU)
         else:
-            self.net = mlp([latent_dim, hidden, hidden, data_dim * rank])
+            self.net = nets.mlp([latent_dim, hidden, hidden, data_dim * rank], activation=nn.LeakyReLU)
             self.level_embedding = nn.Parameter(0.3 * torch.randn(rank, levels))
             self.level_bias = nn.Parameter(torch.zeros(data_dim, levels))
 
@@ -243,7 +212,7 @@ class BernoulliDecoder(nn.Module):
 
     def __init__(self, latent_dim: int, data_dim: int, hidden: int):
         super().__init__()
-        self.net = mlp([latent_dim, hidden, hidden, data_dim])
+        self.net = nets.mlp([latent_dim, hidden, hidden, data_dim], activation=nn.LeakyReLU)
 
     def forward(self, z: torch.Tensor) -> Distribution:
         return Independent(Bernoulli(logits=self.net(z), validate_args=False), 1)
@@ -254,12 +223,11 @@ class GaussianDecoder(nn.Module):
 
     def __init__(self, latent_dim: int, data_dim: int, hidden: int, std: float | None = None):
         super().__init__()
-        self.net = mlp([latent_dim, hidden, hidden, data_dim])
+        self.net = nets.mlp([latent_dim, hidden, hidden, data_dim], activation=nn.LeakyReLU)
         if std is None:
             self.log_std = nn.Parameter(torch.full((data_dim,), math.log(0.1)))
         else:
-            if std <= 0:
-                raise ValueError(f"std must be > 0, got {std}")
+            std = checks.number(std, "std", low=0, open_low=True)
             self.register_buffer("log_std", torch.full((data_dim,), math.log(std)))
 
     def forward(self, z: torch.Tensor) -> Distribution:
@@ -311,7 +279,7 @@ class VAE(nn.Module):
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images from the model: z ~ N(0, I), x ~ p(x | z). Returns (n, D)."""
         p = next(self.parameters())
-        z = _standard_normal_like((n, self.config.latent_dim), p, generator)
+        z = checks.randn((checks.positive_int(n, "n"), self.config.latent_dim), p, generator)
         return self.decoder(z).sample()
 
     @torch.no_grad()
@@ -340,11 +308,6 @@ def expected_image(dist: Distribution) -> torch.Tensor:
     return base.mean
 
 
-def vae_loss(model: VAE, x: torch.Tensor) -> torch.Tensor:
-    """``loss_fn`` for :func:`course_lib.train.fit`: the model's mean loss on a batch."""
-    return model.loss(x)
-
-
 def binarize(x: torch.Tensor, levels: int = 17) -> torch.Tensor:
     """Digit levels 0..levels-1 -> {0., 1.} (ink where the level is at least half), for a Bernoulli decoder."""
     return (x >= (levels - 1) / 2).to(torch.get_default_dtype())
@@ -359,9 +322,8 @@ def latent_grid(decoder: Callable[[torch.Tensor], torch.Tensor], n: int, lim: fl
     distribution over images (a VAE decoder), whose :func:`expected_image` is used.
     Returns (n * n, D) in row-major order, ready for ``course_lib.plot.image_grid(..., nrow=n)``.
     """
-    n = _positive_int(n, "n")
-    if lim <= 0:
-        raise ValueError(f"lim must be > 0, got {lim}")
+    n = checks.positive_int(n, "n")
+    lim = checks.number(lim, "lim", low=0, open_low=True)
     if device is None:  # follow the decoder's parameters when it has any
         owner = getattr(decoder, "__self__", decoder)
         params = list(owner.parameters()) if isinstance(owner, nn.Module) else []

@@ -246,7 +246,7 @@ def test_covariance_not_positive_definite_raises():
 
 
 def test_bad_probabilities_raise():
-    with pytest.raises(ValueError, match="p must be non-negative"):
+    with pytest.raises(ValueError, match=r"p must be >= 0, got -0\.5"):
         D.kl_discrete(torch.tensor([1.5, -0.5]), torch.tensor([0.5, 0.5]))
     with pytest.raises(ValueError, match="q must sum to 1"):
         D.tv_discrete(torch.tensor([0.5, 0.5]), torch.tensor([0.5, 0.6]))
