@@ -262,15 +262,16 @@ def realnvp(dim: int, n_layers: int, hidden: int, first: list[nn.Module] | None 
             generator: torch.Generator | None = None, actnorm: bool = True) -> Flow:
     """A RealNVP-style flow: ``first`` layers, then n_layers x [ActNorm, AffineCoupling, Permute].
 
-    Couplings alternate a checkerboard mask with its complement; a random permutation (drawn from
-    ``generator``) follows each when dim > 2 (a reversal in 2-D).
+    Every coupling keeps the even coordinates and transforms the odd ones; the permutation after it
+    (random, drawn from ``generator``, when dim > 2; a reversal in 2-D) decides which coordinates the
+    next coupling transforms. (Alternating the mask *and* reversing would transform the same half twice.)
     """
     layers = list(first or [])
-    checker = (torch.arange(dim) % 2).float()
-    for i in range(checks.positive_int(n_layers, "n_layers")):
+    keep_even = (torch.arange(dim) % 2 == 0).float()
+    for _ in range(checks.positive_int(n_layers, "n_layers")):
         if actnorm:
             layers.append(ActNorm(dim))
-        layers.append(AffineCoupling(dim, checker if i % 2 == 0 else 1 - checker, hidden))
+        layers.append(AffineCoupling(dim, keep_even, hidden))
         layers.append(Reverse(dim) if dim == 2 else Permute(dim, generator))
     return Flow(layers, StandardNormal(dim))
 

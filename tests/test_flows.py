@@ -189,3 +189,10 @@ def test_bad_arguments_are_rejected_naming_them():
         realnvp(2, 1, 4).sample(3, generator=0)
     with pytest.raises(ValueError, match="probs"):
         Gaussianize(torch.zeros(2, 3))
+
+
+def test_realnvp_in_two_dimensions_transforms_both_coordinates():
+    """Two couplings with a reversal between must not be triangular (each coordinate moves once)."""
+    flow = _randomized(realnvp(2, 2, 8), seed=3)
+    jac = torch.autograd.functional.jacobian(lambda r: flow(r[None])[0][0], torch.tensor([0.3, -0.2], dtype=torch.float64))
+    assert jac[0, 1].abs() > 1e-3 and jac[1, 0].abs() > 1e-3
