@@ -43,8 +43,7 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     _, s, vh = torch.linalg.svd(x - mean, full_matrices=False)
     components = vh[:k]
     biggest = components.abs().argmax(1, keepdim=True)
-    signs = torch.sign(components.gather(1, biggest))
-    signs = torch.where(signs == 0, torch.ones_like(signs), signs)
+    signs = torch.sign(components.gather(1, biggest))   # never 0: a unit row's largest entry is >= 1/sqrt(D)
     return mean, components * signs, s[:k] ** 2 / (n - 1)
 
 
@@ -100,8 +99,8 @@ def principal_angles(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     qa, _ = torch.linalg.qr(a.T)  # (D, k)
     qb, _ = torch.linalg.qr(b.T)  # (D, l), l <= k
     overlap = qa.T @ qb           # (k, l)
-    cos = torch.linalg.svdvals(overlap).clamp(-1, 1)               # (l,) descending
-    sin = torch.linalg.svdvals(qb - qa @ overlap).clamp(-1, 1)     # (l,) descending
+    cos = torch.linalg.svdvals(overlap).clamp(max=1)               # (l,) descending, in [0, 1]
+    sin = torch.linalg.svdvals(qb - qa @ overlap).clamp(max=1)     # (l,) descending, in [0, 1]
     sin = sin.flip(0)                                              # pairs with cos: ascending
     small = cos ** 2 >= 0.5
     return torch.where(small, torch.arcsin(sin), torch.arccos(cos))
