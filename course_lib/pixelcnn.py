@@ -97,8 +97,13 @@ class PixelCNN(nn.Module):
         self.out = nn.Conv2d(c.channels, c.levels, 1)   # 1x1: position (r, c) only, causal as it is
 
     def logits(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 64) levels -> (N, levels, 8, 8) logits of p(x_i | x_<i) at every pixel i."""
-        inp = (x.reshape(-1, 1, SIDE, SIDE).to(self.first.weight.dtype) / (self.config.levels - 1)) * 2 - 1
+        """(N, 64) levels -> (N, levels, 8, 8) logits of p(x_i | x_<i) at every pixel i.
+
+        Also (N, 8 r) -> (N, levels, r, 8): the first r rows alone give the same logits there, since
+        no kernel looks down (sampling uses this to skip the rows below the current one).
+        """
+        rows = x.shape[-1] // SIDE
+        inp = (x.reshape(-1, 1, rows, SIDE).to(self.first.weight.dtype) / (self.config.levels - 1)) * 2 - 1
         h = F.relu(self.first(inp))
         for conv in self.hidden:
             h = h + F.relu(conv(h))
@@ -118,24 +123,29 @@ class PixelCNN(nn.Module):
 
     @torch.no_grad()
     def complete(self, x: torch.Tensor, known_mask: torch.Tensor, generator: torch.Generator | None = None,
-                 temperature: float = 1.0, progress: bool = False) -> torch.Tensor:
+                 temperature: float | torch.Tensor = 1.0, progress: bool = False) -> torch.Tensor:
         """Sample every pixel where ``known_mask`` is False, in raster order; keep the others.
 
         Pixel i is drawn from softmax(logits_i / temperature) given every pixel before it (known or
         already drawn); known pixels *after* i cannot inform it (the model only looks back).
-        Shapes: x (N, 64) int levels, known_mask (N, 64) or (64,) bool -> (N, 64) int64.
+        Shapes: x (N, 64) int levels, known_mask (N, 64) or (64,) bool, temperature a number or (N,)
+        (one per image) -> (N, 64) int64.
         """
         x = _levels(x, "x", self.config.levels)
         if not isinstance(known_mask, torch.Tensor) or known_mask.dtype != torch.bool:
             raise TypeError(f"known_mask must be a bool tensor, got {type(known_mask).__name__}")
         known = known_mask.to(x.device).expand_as(x)
-        temperature = checks.number(temperature, "temperature", low=0.0, open_low=True)
+        if isinstance(temperature, torch.Tensor):
+            temperature = checks.positive(temperature.to(x.device).reshape(-1, 1), "temperature")
+        else:
+            temperature = checks.number(temperature, "temperature", low=0.0, open_low=True)
         checks.generator(generator)
         out = x.clone().long()
         todo = [i for i in range(SIDE * SIDE) if not bool(known[:, i].all())]
         from tqdm.auto import tqdm
         for i in tqdm(todo, desc="sampling pixels", disable=not progress):
-            logits = self.logits(out)[:, :, i // SIDE, i % SIDE] / temperature          # (N, levels)
+            r, c = divmod(i, SIDE)
+            logits = self.logits(out[:, :(r + 1) * SIDE])[:, :, r, c] / temperature     # (N, levels)
             u = checks.rand(logits.shape, logits, generator).clamp_min(1e-30)
             draw = (logits - torch.log(-torch.log(u))).argmax(1)                         # Gumbel-max
             out[:, i] = torch.where(known[:, i], out[:, i], draw)

@@ -165,3 +165,38 @@ def test_a_short_training_run_beats_the_uniform_model_by_far():
     fit(model, pixelcnn_loss, digits("train")[0], None, FitConfig(epochs=3, batch_size=64, lr=3e-3, progress=False))
     nll = float(-model.log_prob(digits("test")[0]).mean())
     assert nll < 0.7 * 64 * math.log(LEVELS), nll
+
+
+def test_logits_of_the_top_rows_alone_are_the_same():
+    torch.manual_seed(3)
+    model = PixelCNN(PixelCNNConfig(channels=8, layers=3))
+    x = torch.randint(0, LEVELS, (2, 64))
+    full = model.logits(x)
+    for rows in (1, 4, 7):
+        torch.testing.assert_close(model.logits(x[:, :rows * 8]), full[:, :, :rows])
+
+
+def test_complete_takes_one_temperature_per_image():
+    model = fixed_categorical_model(torch.softmax(torch.arange(LEVELS, dtype=torch.float32), 0))
+    x = torch.zeros(400, 64, dtype=torch.long)
+    temps = torch.tensor([0.05, 50.0]).repeat_interleave(200)
+    out = model.complete(x, torch.zeros(64, dtype=torch.bool), generator=torch.Generator().manual_seed(0),
+                         temperature=temps)
+    # T -> 0: the most likely level (16) almost always; large T: close to uniform
+    assert float((out[:200] == LEVELS - 1).double().mean()) > 0.95
+    assert float((out[200:] == LEVELS - 1).double().mean()) < 0.15
+
+
+@pytest.mark.slow
+def test_completion_explorer_looks_up_what_complete_draws():
+    from course_lib.explorers.completion import TEMPERATURES, untrained_completion_explorer
+
+    e = untrained_completion_explorer()
+    e.sliders["rows"].value = 3
+    e.sliders["T"].value = 0.75
+    assert e.values == {"given pixels": 24.0, "sampled pixels": 40.0, "logit scale 1/T": 1 / 0.75}
+    shown = e.completions()
+    assert shown.shape == (4, 8, 8)
+    assert (shown.reshape(4, 64)[:, :24] == e.digit[:24].numpy()).all()
+    assert e.table.shape == (9, len(TEMPERATURES), 4, 8, 8)
+    assert (e.table[8] == e.digit.reshape(8, 8).numpy()).all()     # all rows given: nothing drawn

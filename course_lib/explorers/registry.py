@@ -33,6 +33,8 @@ REGISTRY: list[Entry] = [
     Entry("pareto", "lectures/02_pareto.ipynb", "course_lib.explorers.pareto:pareto_explorer"),
     Entry("latent", "lectures/04_elbo_vae.ipynb", "course_lib.explorers.latent:latent_explorer",
           quick="course_lib.explorers.latent:untrained_latent_explorer"),
+    Entry("completion", "lectures/07_autoregressive.ipynb", "course_lib.explorers.completion:completion_explorer",
+          quick="course_lib.explorers.completion:untrained_completion_explorer"),
 ]
 
 
