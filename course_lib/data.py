@@ -23,6 +23,7 @@ import torch
 from . import checks
 
 DIGITS_SPLITS = {"train": slice(0, 1000), "val": slice(1000, 1350), "test": slice(1350, 1797)}
+DIGITS_LEVELS = 17  # pixel values are integers 0..16
 
 
 def digits(split: str = "train") -> tuple[torch.Tensor, torch.Tensor]:

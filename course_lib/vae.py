@@ -28,6 +28,7 @@ from torch import nn
 from torch.distributions import Bernoulli, Categorical, Distribution, Independent, Normal
 
 from . import checks, nets
+from .data import DIGITS_LEVELS
 
 Encoder = Callable[[torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 Decoder = Callable[[torch.Tensor], Distribution]
@@ -158,7 +159,7 @@ class VAEConfig:
     latent_dim: int = 16
     hidden: int = 256
     likelihood: str = "categorical"
-    levels: int = 17
+    levels: int = DIGITS_LEVELS
     level_rank: int | None = 4   # categorical logits through a shared level embedding; None: free
     gaussian_std: float | None = None
     beta: float = 1.0   # weight of the KL term in :meth:`VAE.loss` (1 = the ELBO)
@@ -308,7 +309,7 @@ def expected_image(dist: Distribution) -> torch.Tensor:
     return base.mean
 
 
-def binarize(x: torch.Tensor, levels: int = 17) -> torch.Tensor:
+def binarize(x: torch.Tensor, levels: int = DIGITS_LEVELS) -> torch.Tensor:
     """Digit levels 0..levels-1 -> {0., 1.} (ink where the level is at least half), for a Bernoulli decoder."""
     return (x >= (levels - 1) / 2).to(torch.get_default_dtype())
 
