@@ -39,6 +39,22 @@ def test_toy_sets_are_seeded_and_shaped():
     assert moons.shape == (300, 2) and torch.equal(moons, data.two_moons(300, seed=0))
 
 
+@pytest.mark.parametrize("call, error, words", [
+    (lambda: data.ring_of_gaussians(0), ValueError, ["n", "0"]),
+    (lambda: data.ring_of_gaussians(10, std=-1.0), ValueError, ["std", "-1.0"]),
+    (lambda: data.ring_of_gaussians(10, seed=1.5), TypeError, ["seed", "float"]),
+    (lambda: data.two_moons(10.5), TypeError, ["n", "float"]),
+    (lambda: data.manifold16(10, noise=-0.1), ValueError, ["noise", "-0.1"]),
+    (lambda: fit(torch.nn.Linear(1, 1), None, torch.zeros(4, 1)), TypeError, ["loss_fn", "NoneType"]),
+    (lambda: fit(torch.nn.Linear(1, 1), lambda m, b: m(b).sum(), torch.zeros(4, 1), config=FitConfig(epochs=0)),
+     ValueError, ["config.epochs", "0"]),
+], ids=["n", "std", "seed", "n-type", "noise", "loss_fn", "epochs"])
+def test_bad_arguments_are_refused_by_type_or_value_naming_them(call, error, words):
+    with pytest.raises(error) as info:
+        call()
+    assert type(info.value) is error and all(word in str(info.value) for word in words), str(info.value)
+
+
 def test_manifold16_is_explained_by_one_number():
     x, z = data.manifold16(400, noise=0.0, seed=0)
     assert x.shape == (400, 16) and z.shape == (400,)

@@ -135,6 +135,12 @@ def test_bad_inputs_are_refused_with_the_argument_named():
         pathwise_grad(None, MU, LOG_SIGMA, 3)
     with pytest.raises(TypeError, match="generator"):
         pathwise_grad(quadratic, MU, LOG_SIGMA, 3, generator=1)
+    with pytest.raises(TypeError, match="n must be an integer, got float"):
+        pathwise_grad(quadratic, MU, LOG_SIGMA, 3.0)
+    with pytest.raises(TypeError, match="log_sigma must be a floating-point tensor"):
+        pathwise_grad(quadratic, MU, torch.zeros(MU.shape, dtype=torch.long), 3)
+    with pytest.raises(TypeError, match="baseline must be a tensor or a float, got str"):
+        score_function_grad(quadratic, MU, LOG_SIGMA, 3, baseline="mean")
 
 
 def test_the_hidden_tests_moments_of_the_estimators_match_monte_carlo():

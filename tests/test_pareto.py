@@ -131,6 +131,10 @@ def test_sweep_rejects_bad_input():
         scalarization_sweep(sq_dist_a, sq_dist_b, init, [1.0], lr=0.0)
     with pytest.raises(ValueError, match="one row per lambda"):
         scalarization_sweep(sq_dist_a, sq_dist_b, torch.zeros(3, 2), [1.0, 2.0])
+    with pytest.raises(TypeError, match="loss2 must be a function, got int"):
+        scalarization_sweep(sq_dist_a, 2, init, [1.0])
+    with pytest.raises(TypeError, match="steps must be an integer, got float"):
+        scalarization_sweep(sq_dist_a, sq_dist_b, init, [1.0], steps=10.0)
     with pytest.raises(FloatingPointError, match="diverged"):
         scalarization_sweep(sq_dist_a, sq_dist_b, torch.ones(2, dtype=torch.float64), [1.0], steps=2000, lr=10.0)
 

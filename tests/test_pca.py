@@ -138,6 +138,12 @@ def test_bad_input_is_rejected_with_the_argument_named():
         pca_project(x, mean[:3], components)
     with pytest.raises(ValueError, match="same number of columns"):
         principal_angles(torch.zeros(1, 3), torch.zeros(1, 4))
+    with pytest.raises(TypeError, match="k must be an integer, got float"):
+        pca(x, 2.0)
+    with pytest.raises(TypeError, match="x must be a tensor, got ndarray"):
+        pca(x.numpy(), 2)
+    with pytest.raises(ValueError, match=r"x and x_hat must have the same shape, got \(2, 3\) and \(2, 4\)"):
+        reconstruction_error(torch.zeros(2, 3), torch.zeros(2, 4))
 
 
 def test_linear_autoencoder_trained_by_gradient_descent_finds_the_pca_subspace():
