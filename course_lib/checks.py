@@ -9,6 +9,15 @@ checked (converted where it says so), so a library function reads
     checks.positive(sigma, "sigma")
     # formula ...
 
+What there is:
+
+- types and conversions: :func:`tensor`, :func:`matrix`, :func:`floats` (promote and broadcast),
+  :func:`float_tensors` (promote only), :func:`float_like`, :func:`as_floating`, :func:`function`,
+  :func:`positive_int`, :func:`number`, :func:`generator`;
+- values: :func:`positive`, :func:`nonnegative`, :func:`finite`;
+- arguments that must agree: :func:`same_shape`, :func:`same_device`;
+- noise: :func:`randn`, :func:`rand`.
+
 Randomness: :func:`generator` accepts ``None`` or a ``torch.Generator``; :func:`randn` and
 :func:`rand` draw on the device and dtype of a reference tensor from that generator (a generator on
 another device draws there and the result is moved), so library code never touches global seeds.
