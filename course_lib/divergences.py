@@ -23,28 +23,6 @@ _SQRT2 = math.sqrt(2.0)
 
 
 # ----------------------------------------------------------------------------------------------
-# Probability vectors (the last axis holds the outcomes)
-
-def _probabilities(p, name: str) -> torch.Tensor:
-    """``p``: non-negative, summing to 1 over its last axis (up to rounding in p's dtype)."""
-    p = checks.nonnegative(checks.as_floating(checks.tensor(p, name, min_dim=1)), name)
-    atol = 1e-4 if p.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
-    total = p.sum(-1)
-    if bool(((total - 1).abs() > atol).any()):
-        worst = total.flatten()[(total - 1).abs().flatten().argmax()].item()
-        raise ValueError(f"{name} must sum to 1 over its last axis, got a sum of {worst}")
-    return p
-
-
-def _pair(p, q) -> list[torch.Tensor]:
-    """Two tensors of probability vectors with as many outcomes, on one device, in one dtype."""
-    p, q = checks.same_device(p=_probabilities(p, "p"), q=_probabilities(q, "q"))
-    if p.shape[-1] != q.shape[-1]:
-        raise ValueError(f"p and q must have the same number of outcomes, got {p.shape[-1]} and {q.shape[-1]}")
-    return checks.floats(p=p, q=q)
-
-
-# ----------------------------------------------------------------------------------------------
 # Univariate normals
 
 def kl_normal(mu_p, sigma_p, mu_q, sigma_q) -> torch.Tensor:
@@ -128,18 +106,6 @@ def js_normal(mu_p, sigma_p, mu_q, sigma_q, points: int = 4001) -> torch.Tensor:
 
 # ----------------------------------------------------------------------------------------------
 # Multivariate normals
-
-def _cholesky(cov: torch.Tensor, name: str) -> torch.Tensor:
-    """The lower Cholesky factor L of a symmetric positive definite cov = L L^T, (..., d, d)."""
-    scale = cov.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
-    tol = 1e-5 if cov.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-10
-    if bool(((cov - cov.transpose(-1, -2)).abs() > tol * scale).any()):
-        raise ValueError(f"{name} must be symmetric")
-    chol, info = torch.linalg.cholesky_ex(cov)
-    if bool((info != 0).any()):
-        raise ValueError(f"{name} must be positive definite (its Cholesky factorization failed)")
-    return chol
-
 
 def kl_mvn(mu_p, cov_p, mu_q, cov_q) -> torch.Tensor:
     """KL(p || q) for p = N(mu_p, cov_p), q = N(mu_q, cov_q) in d dimensions, batched.
@@ -308,3 +274,38 @@ def mmd(x: torch.Tensor, y: torch.Tensor, bandwidth) -> torch.Tensor:
     term_x = (kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
     term_y = (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1))
     return term_x + term_y - 2 * kxy.mean()
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks particular to this module, below the formulas (the shared ones are in course_lib.checks):
+# probability vectors, the last axis holding the outcomes.
+
+def _probabilities(p, name: str) -> torch.Tensor:
+    """``p``: non-negative, summing to 1 over its last axis (up to rounding in p's dtype)."""
+    p = checks.nonnegative(checks.as_floating(checks.tensor(p, name, min_dim=1)), name)
+    atol = 1e-4 if p.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-8
+    total = p.sum(-1)
+    if bool(((total - 1).abs() > atol).any()):
+        worst = total.flatten()[(total - 1).abs().flatten().argmax()].item()
+        raise ValueError(f"{name} must sum to 1 over its last axis, got a sum of {worst}")
+    return p
+
+
+def _pair(p, q) -> list[torch.Tensor]:
+    """Two tensors of probability vectors with as many outcomes, on one device, in one dtype."""
+    p, q = checks.same_device(p=_probabilities(p, "p"), q=_probabilities(q, "q"))
+    if p.shape[-1] != q.shape[-1]:
+        raise ValueError(f"p and q must have the same number of outcomes, got {p.shape[-1]} and {q.shape[-1]}")
+    return checks.floats(p=p, q=q)
+
+
+def _cholesky(cov: torch.Tensor, name: str) -> torch.Tensor:
+    """The lower Cholesky factor L of a symmetric positive definite cov = L L^T, (..., d, d)."""
+    scale = cov.abs().amax(dim=(-2, -1), keepdim=True).clamp_min(1e-30)
+    tol = 1e-5 if cov.dtype in (torch.float16, torch.bfloat16, torch.float32) else 1e-10
+    if bool(((cov - cov.transpose(-1, -2)).abs() > tol * scale).any()):
+        raise ValueError(f"{name} must be symmetric")
+    chol, info = torch.linalg.cholesky_ex(cov)
+    if bool((info != 0).any()):
+        raise ValueError(f"{name} must be positive definite (its Cholesky factorization failed)")
+    return chol

@@ -25,24 +25,6 @@ from . import checks
 Objective = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _setup(f, mu, log_sigma, n, generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Check the arguments; return detached mu, sigma = exp(log_sigma) and eps (n, *mu.shape) ~ N(0, I)."""
-    checks.function(f, "f")
-    checks.tensor(mu, "mu", floating=True)
-    checks.tensor(log_sigma, "log_sigma", floating=True)
-    mu, log_sigma = (t.detach() for t in checks.same_shape(mu=mu, log_sigma=log_sigma))
-    eps = checks.randn((checks.positive_int(n, "n"), *mu.shape), mu, generator)
-    return mu, log_sigma.exp(), eps
-
-
-def _values(f: Objective, z: torch.Tensor) -> torch.Tensor:
-    values = f(z)
-    if not isinstance(values, torch.Tensor) or values.shape != (z.shape[0],):
-        raise ValueError(f"f(z) must return one value per sample, shape ({z.shape[0]},), "
-                         f"got {getattr(values, 'shape', type(values).__name__)}")
-    return values
-
-
 def score_function_grad(f: Objective, mu: torch.Tensor, log_sigma: torch.Tensor, n: int,
                         generator: torch.Generator | None = None,
                         baseline: float | torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -88,3 +70,24 @@ def pathwise_grad(f: Objective, mu: torch.Tensor, log_sigma: torch.Tensor, n: in
             raise ValueError("f(z) does not depend differentiably on z; use score_function_grad for such f")
         (grad_z,) = torch.autograd.grad(values.sum(), z)      # (n, *S): row i is grad f(z_i)
     return grad_z, grad_z * sigma * eps
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks particular to this module, below the formulas (the shared ones are in course_lib.checks).
+
+def _setup(f, mu, log_sigma, n, generator) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Check the arguments; return detached mu, sigma = exp(log_sigma) and eps (n, *mu.shape) ~ N(0, I)."""
+    checks.function(f, "f")
+    checks.tensor(mu, "mu", floating=True)
+    checks.tensor(log_sigma, "log_sigma", floating=True)
+    mu, log_sigma = (t.detach() for t in checks.same_shape(mu=mu, log_sigma=log_sigma))
+    eps = checks.randn((checks.positive_int(n, "n"), *mu.shape), mu, generator)
+    return mu, log_sigma.exp(), eps
+
+
+def _values(f: Objective, z: torch.Tensor) -> torch.Tensor:
+    values = f(z)
+    if not isinstance(values, torch.Tensor) or values.shape != (z.shape[0],):
+        raise ValueError(f"f(z) must return one value per sample, shape ({z.shape[0]},), "
+                         f"got {getattr(values, 'shape', type(values).__name__)}")
+    return values

@@ -18,39 +18,6 @@ from . import checks
 LossFn = Callable[[torch.Tensor], torch.Tensor]
 
 
-def _losses(losses) -> torch.Tensor:
-    """``losses``: real numbers (N, M), M >= 1, no NaN (+inf is a loss like any other)."""
-    if checks.matrix(losses, "losses", "(N, M)").shape[1] < 1:
-        raise ValueError(f"losses must have shape (N, M) with M >= 1, got {tuple(losses.shape)}")
-    if losses.dtype == torch.bool or losses.is_complex():
-        raise TypeError(f"losses must be real numbers, got dtype {losses.dtype}")
-    if bool(torch.isnan(losses).any()):
-        raise ValueError(f"losses must not contain NaN, got NaN in row {int(torch.isnan(losses).any(1).nonzero()[0])}")
-    return losses
-
-
-def _front_two(losses: torch.Tensor) -> torch.Tensor:
-    """pareto_front for M = 2 in O(N log N): sort lexicographically, then a running minimum."""
-    n = losses.shape[0]
-    # Lexicographic order by (L1, L2): stable sort by L2, then stable sort by L1.
-    by_second = torch.sort(losses[:, 1], stable=True).indices
-    order = by_second[torch.sort(losses[by_second, 0], stable=True).indices]
-    s = losses[order]  # (N, 2) sorted
-    # Equal rows sit next to each other; each group of equal rows gets the index of its first row.
-    new_group = torch.ones(n, dtype=torch.bool, device=losses.device)
-    new_group[1:] = (s[1:] != s[:-1]).any(1)
-    starts = torch.nonzero(new_group).squeeze(1)        # (G,)
-    group = torch.cumsum(new_group.long(), 0) - 1       # (N,) group of each sorted row
-    # Rows strictly before a group in this order are exactly its potential dominators:
-    # L1_i < L1_j, or L1_i = L1_j and L2_i < L2_j. Row j is dominated iff one of them has L2_i <= L2_j.
-    running_min = torch.cummin(s[:, 1], 0).values
-    before = running_min[(starts - 1).clamp_min(0)]     # (G,) min L2 over the rows before group g
-    dominated = (before[group] <= s[:, 1]) & (group > 0)  # nothing comes before the first group
-    mask = torch.empty(n, dtype=torch.bool, device=losses.device)
-    mask[order] = ~dominated
-    return mask
-
-
 def pareto_front(losses: torch.Tensor) -> torch.Tensor:
     """Boolean mask of the non-dominated rows of losses (N, M), every column a loss to minimize.
 
@@ -74,6 +41,28 @@ def pareto_front(losses: torch.Tensor) -> torch.Tensor:
         better = (losses[None] < cand).any(-1)           # (B, N): row i < row j somewhere
         dominated[start:start + block] = (no_worse & better).any(1)
     return ~dominated
+
+
+def _front_two(losses: torch.Tensor) -> torch.Tensor:
+    """pareto_front for M = 2 in O(N log N): sort lexicographically, then a running minimum."""
+    n = losses.shape[0]
+    # Lexicographic order by (L1, L2): stable sort by L2, then stable sort by L1.
+    by_second = torch.sort(losses[:, 1], stable=True).indices
+    order = by_second[torch.sort(losses[by_second, 0], stable=True).indices]
+    s = losses[order]  # (N, 2) sorted
+    # Equal rows sit next to each other; each group of equal rows gets the index of its first row.
+    new_group = torch.ones(n, dtype=torch.bool, device=losses.device)
+    new_group[1:] = (s[1:] != s[:-1]).any(1)
+    starts = torch.nonzero(new_group).squeeze(1)        # (G,)
+    group = torch.cumsum(new_group.long(), 0) - 1       # (N,) group of each sorted row
+    # Rows strictly before a group in this order are exactly its potential dominators:
+    # L1_i < L1_j, or L1_i = L1_j and L2_i < L2_j. Row j is dominated iff one of them has L2_i <= L2_j.
+    running_min = torch.cummin(s[:, 1], 0).values
+    before = running_min[(starts - 1).clamp_min(0)]     # (G,) min L2 over the rows before group g
+    dominated = (before[group] <= s[:, 1]) & (group > 0)  # nothing comes before the first group
+    mask = torch.empty(n, dtype=torch.bool, device=losses.device)
+    mask[order] = ~dominated
+    return mask
 
 
 def scalarization_sweep(loss1: LossFn, loss2: LossFn, init: torch.Tensor,
@@ -147,3 +136,17 @@ def pull_right_bumped(w: torch.Tensor, height: float = 1.0, width: float = 0.2) 
     reaches depends on where it starts. Shapes: (..., 2) -> (...).
     """
     return pull_right(w) + height * torch.exp(-w[..., 0] ** 2 / width)
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks particular to this module, below the formulas (the shared ones are in course_lib.checks).
+
+def _losses(losses) -> torch.Tensor:
+    """``losses``: real numbers (N, M), M >= 1, no NaN (+inf is a loss like any other)."""
+    if checks.matrix(losses, "losses", "(N, M)").shape[1] < 1:
+        raise ValueError(f"losses must have shape (N, M) with M >= 1, got {tuple(losses.shape)}")
+    if losses.dtype == torch.bool or losses.is_complex():
+        raise TypeError(f"losses must be real numbers, got dtype {losses.dtype}")
+    if bool(torch.isnan(losses).any()):
+        raise ValueError(f"losses must not contain NaN, got NaN in row {int(torch.isnan(losses).any(1).nonzero()[0])}")
+    return losses

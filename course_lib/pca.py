@@ -47,13 +47,6 @@ def pca(x: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     return mean, components * signs, s[:k] ** 2 / (n - 1)
 
 
-def _check_components(mean, components) -> None:
-    """A PCA model: components (k, D) and a mean (D,) like one of their rows."""
-    if checks.tensor(mean, "mean").shape != checks.matrix(components, "components", "(k, D)").shape[1:]:
-        raise ValueError(f"mean must have shape ({components.shape[1]},) like a row of components, "
-                         f"got {tuple(mean.shape)}")
-
-
 def pca_project(x: torch.Tensor, mean: torch.Tensor, components: torch.Tensor) -> torch.Tensor:
     """Encode: the coordinates of x - mean along the components.
 
@@ -178,3 +171,13 @@ class Autoencoder(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks particular to this module, below the formulas (the shared ones are in course_lib.checks).
+
+def _check_components(mean, components) -> None:
+    """A PCA model: components (k, D) and a mean (D,) like one of their rows."""
+    if checks.tensor(mean, "mean").shape != checks.matrix(components, "components", "(k, D)").shape[1:]:
+        raise ValueError(f"mean must have shape ({components.shape[1]},) like a row of components, "
+                         f"got {tuple(mean.shape)}")

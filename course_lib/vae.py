@@ -36,40 +36,6 @@ _LOG_2PI = math.log(2 * math.pi)
 
 
 # ----------------------------------------------------------------------------------------------
-# The contracts of (mu, log_var), the encoder and the decoder
-
-def _gaussian_params(mu, log_var) -> list[torch.Tensor]:
-    """(mu, log_var) of a diagonal Gaussian: floating-point tensors of one shape on one device."""
-    checks.tensor(mu, "mu", floating=True)
-    checks.tensor(log_var, "log_var", floating=True)
-    return checks.same_shape(mu=mu, log_var=log_var)
-
-
-def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mu, log_var) = encoder(x), both (B, L) for x (B, D)."""
-    out = encoder(checks.matrix(x, "x", "(B, D)"))
-    if not (isinstance(out, tuple) and len(out) == 2):
-        raise TypeError("encoder(x) must return the tuple (mu, log_var)")
-    mu, log_var = _gaussian_params(*out)
-    if mu.ndim != 2 or mu.shape[0] != x.shape[0]:
-        raise ValueError(f"encoder(x) must return mu and log_var of shape (B, L) = ({x.shape[0]}, L), "
-                         f"got {tuple(mu.shape)}")
-    return mu, log_var
-
-
-def _log_likelihood(decoder: Decoder, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    dist = decoder(z)
-    if not isinstance(dist, Distribution):
-        raise TypeError(f"decoder(z) must return a torch.distributions.Distribution, got {type(dist).__name__}")
-    log_px = dist.log_prob(x)
-    if log_px.shape != z.shape[:-1]:
-        raise ValueError(f"decoder(z).log_prob(x) must have shape {tuple(z.shape[:-1])} (one value per latent, "
-                         f"summed over the pixels: wrap per-pixel distributions in Independent(..., 1)), "
-                         f"got {tuple(log_px.shape)}")
-    return log_px
-
-
-# ----------------------------------------------------------------------------------------------
 # The four pieces of the bound
 
 def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -338,3 +304,38 @@ def latent_grid(decoder: Callable[[torch.Tensor], torch.Tensor], n: int, lim: fl
     if not isinstance(images, torch.Tensor) or images.shape[0] != n * n:
         raise ValueError(f"decoder(z) must return images of shape ({n * n}, D), got {getattr(images, 'shape', None)}")
     return images
+
+
+# ----------------------------------------------------------------------------------------------
+# Checks particular to this module, below the formulas (the shared ones are in course_lib.checks):
+# the contracts of (mu, log_var), the encoder and the decoder.
+
+def _gaussian_params(mu, log_var) -> list[torch.Tensor]:
+    """(mu, log_var) of a diagonal Gaussian: floating-point tensors of one shape on one device."""
+    checks.tensor(mu, "mu", floating=True)
+    checks.tensor(log_var, "log_var", floating=True)
+    return checks.same_shape(mu=mu, log_var=log_var)
+
+
+def _encode(x: torch.Tensor, encoder: Encoder) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mu, log_var) = encoder(x), both (B, L) for x (B, D)."""
+    out = encoder(checks.matrix(x, "x", "(B, D)"))
+    if not (isinstance(out, tuple) and len(out) == 2):
+        raise TypeError("encoder(x) must return the tuple (mu, log_var)")
+    mu, log_var = _gaussian_params(*out)
+    if mu.ndim != 2 or mu.shape[0] != x.shape[0]:
+        raise ValueError(f"encoder(x) must return mu and log_var of shape (B, L) = ({x.shape[0]}, L), "
+                         f"got {tuple(mu.shape)}")
+    return mu, log_var
+
+
+def _log_likelihood(decoder: Decoder, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    dist = decoder(z)
+    if not isinstance(dist, Distribution):
+        raise TypeError(f"decoder(z) must return a torch.distributions.Distribution, got {type(dist).__name__}")
+    log_px = dist.log_prob(x)
+    if log_px.shape != z.shape[:-1]:
+        raise ValueError(f"decoder(z).log_prob(x) must have shape {tuple(z.shape[:-1])} (one value per latent, "
+                         f"summed over the pixels: wrap per-pixel distributions in Independent(..., 1)), "
+                         f"got {tuple(log_px.shape)}")
+    return log_px
