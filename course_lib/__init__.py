@@ -17,6 +17,8 @@ Conventions every module follows:
   (``COURSE_DEVICE`` overrides) for notebooks and training.
 - **Validation** at the boundary, once, through ``course_lib.checks``: a wrong type raises
   ``TypeError``, a wrong value ``ValueError``, both naming the argument and the value.
+- **One MLP builder**, ``nets.mlp(sizes, activation=nn.ReLU)``: every model's fully connected
+  networks come from it, so the layers (and hence seeded weights) are built in one order everywhere.
 - **Formula first.** A reader meets the formula before any check: the docstring states it with the
   shapes, the guards follow as one line each (mostly a ``checks`` call), and the lines that compute
   the formula come straight after them. Results are per example (the caller reduces).
