@@ -196,3 +196,15 @@ def test_realnvp_in_two_dimensions_transforms_both_coordinates():
     flow = _randomized(realnvp(2, 2, 8), seed=3)
     jac = torch.autograd.functional.jacobian(lambda r: flow(r[None])[0][0], torch.tensor([0.3, -0.2], dtype=torch.float64))
     assert jac[0, 1].abs() > 1e-3 and jac[1, 0].abs() > 1e-3
+
+
+def test_flow_explorer_numbers_follow_the_sliders_as_its_oracle_says():
+    from course_lib.explorers.flow import quick_flow_explorer
+    from tests.browser.oracles.flow import oracle
+
+    explorer = quick_flow_explorer()
+    explorer.sliders["layer"].value = 7.0
+    explorer.sliders["T"].value = 0.6
+    want = oracle({"layer": 7.0, "T": 0.6})
+    assert list(explorer.values) == list(want)
+    assert explorer.values == pytest.approx(want, abs=2e-4)

@@ -33,8 +33,12 @@ REGISTRY: list[Entry] = [
     Entry("pareto", "lectures/02_pareto.ipynb", "course_lib.explorers.pareto:pareto_explorer"),
     Entry("latent", "lectures/04_elbo_vae.ipynb", "course_lib.explorers.latent:latent_explorer",
           quick="course_lib.explorers.latent:untrained_latent_explorer"),
+    Entry("flow", "lectures/06_flows.ipynb", "course_lib.explorers.flow:flow_explorer",
+          quick="course_lib.explorers.flow:quick_flow_explorer"),
     Entry("completion", "lectures/07_autoregressive.ipynb", "course_lib.explorers.completion:completion_explorer",
           quick="course_lib.explorers.completion:untrained_completion_explorer"),
+    Entry("gan_training", "lectures/08_gans.ipynb", "course_lib.explorers.gan_training:gan_training_explorer",
+          quick="course_lib.explorers.gan_training:quick_gan_training_explorer"),
 ]
 
 
