@@ -53,6 +53,34 @@ def gradebook_scores(root: Path) -> dict[str, float]:
 
 
 # ----------------------------------------------------------------------------------------------
+# The course layout (coursetools.layout) and the command line's defaults.
+
+def test_a_scratch_course_is_laid_out_as_nbgrader_sees_it(tmp_path):
+    from nbgrader.coursedir import CourseDirectory
+
+    course = make_scratch_course(tmp_path / "course", [ASSIGNMENT])
+    nbgrader_view = CourseDirectory(config=course.config)
+    assert course.source(ASSIGNMENT) == Path(nbgrader_view.format_path(nbgrader_view.source_directory, ".",
+                                                                      ASSIGNMENT))
+    assert course.notebook_names(ASSIGNMENT) == [NOTEBOOK] == Course().notebook_names(ASSIGNMENT)
+    assert course.assignments() == [ASSIGNMENT]
+    assert course.db_url == nbgrader_view.db_url == f"sqlite:///{course.root / 'gradebook.db'}"
+    assert course.course_id == Course().course_id
+    assert course.submitted("ann", ASSIGNMENT) == course.root / "submitted" / "ann" / ASSIGNMENT
+    assert course.release() == course.root / "exercises"
+
+
+def test_grade_command_defaults_are_the_options_defaults():
+    from coursetools.cli import _parser
+
+    args = _parser().parse_args(["grade"])
+    options, limits = Options(), Limits()
+    assert (args.workers, args.unsafe, args.timeout, args.submission_timeout, args.force) == \
+        (options.workers, options.unsafe, options.cell_timeout, options.submission_timeout, options.force)
+    assert (args.cpu, args.memory, args.processes) == (limits.cpu_seconds, limits.memory_mb, limits.processes)
+
+
+# ----------------------------------------------------------------------------------------------
 # collect: an LMS export folder -> submitted/<student>/<assignment>/
 
 def _zip(path: Path, members: dict[str, bytes]) -> None:
