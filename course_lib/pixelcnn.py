@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
+from .train import FitConfig
 
 SIDE = 8      # the digits are 8x8
 LEVELS = 17   # grey levels 0..16
@@ -80,6 +81,16 @@ class PixelCNNConfig:
     first_kernel: int = 7     # the 'A' layer's kernel (7x7 sees most of an 8x8 digit's past)
     kernel: int = 3           # the 'B' layers' kernel
     levels: int = LEVELS
+
+
+# Lecture 07's two training configurations (its FULL flag), also measured by benchmarks/quality_pixelcnn.py
+LECTURE_CONFIGS = {
+    "notebook": (PixelCNNConfig(channels=32, layers=4),
+                 FitConfig(epochs=25, batch_size=64, lr=3e-3, patience=10, progress=False, description="PixelCNN")),
+    "full": (PixelCNNConfig(channels=64, layers=6),
+             FitConfig(epochs=150, batch_size=64, lr=1e-3, patience=15, progress=False,
+                       description="PixelCNN (full)")),
+}
 
 
 class PixelCNN(nn.Module):

@@ -200,3 +200,51 @@ def test_completion_explorer_looks_up_what_complete_draws():
     assert (shown.reshape(4, 64)[:, :24] == e.digit[:24].numpy()).all()
     assert e.table.shape == (9, len(TEMPERATURES), 4, 8, 8)
     assert (e.table[8] == e.digit.reshape(8, 8).numpy()).all()     # all rows given: nothing drawn
+
+
+# --- the model on the page of lectures/07_autoregressive.ipynb (section 5), repeated as the oracle ----
+
+class PageMaskedConv(nn.Conv2d):
+    def __init__(self, c_in, c_out, k, mask_type):          # odd square kernels k
+        super().__init__(c_in, c_out, k, padding=k // 2)
+        mask = torch.zeros(k, k)
+        mask[: k // 2, :] = 1                               # rows above the centre
+        mask[k // 2, : k // 2 + (mask_type == "B")] = 1     # left of the centre (+ centre for 'B')
+        self.register_buffer("mask", mask)
+
+    def forward(self, x):
+        return torch.nn.functional.conv2d(x, self.weight * self.mask, self.bias, padding=self.padding)
+
+
+class PagePixelCNN(nn.Module):
+    def __init__(self, channels=32, layers=4, levels=17):
+        super().__init__()
+        self.first = PageMaskedConv(1, channels, 7, "A")
+        self.hidden = nn.ModuleList(PageMaskedConv(channels, channels, 3, "B") for _ in range(layers))
+        self.out = nn.Conv2d(channels, levels, 1)
+
+    def forward(self, x):                                   # (N, 64) levels -> (N, 17, 8, 8) logits
+        h = torch.relu(self.first(x.reshape(-1, 1, 8, 8).float() / 16 * 2 - 1))
+        for conv in self.hidden:
+            h = h + torch.relu(conv(h))
+        return self.out(h)
+
+
+def page_nll(model, x):
+    return torch.nn.functional.cross_entropy(model(x), x.reshape(-1, 8, 8), reduction="none").sum((1, 2))
+
+
+def test_the_lecture_page_model_is_the_library_model():
+    from course_lib.pixelcnn import LECTURE_CONFIGS
+
+    torch.manual_seed(4)
+    page = PagePixelCNN()
+    lib = PixelCNN(LECTURE_CONFIGS["notebook"][0])
+    lib.load_state_dict(page.state_dict())
+    x = torch.randint(0, LEVELS, (6, 64))
+    with torch.no_grad():
+        torch.testing.assert_close(lib.logits(x), page(x))
+        torch.testing.assert_close(-lib.log_prob(x), page_nll(page, x))
+    for kind in "AB":
+        for k in (3, 5, 7):
+            torch.testing.assert_close(causal_mask(k, kind), PageMaskedConv(1, 1, k, kind).mask)
