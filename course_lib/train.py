@@ -6,6 +6,12 @@
 tuple of tensors when the data is a tuple. The loop shows a ``tqdm.auto`` progress bar, tracks the
 validation loss, stops early after ``patience`` epochs without improvement, restores the best
 weights, and returns the history.
+
+A committed notebook is rendered without its widgets, where a progress bar reads "0%". Lectures
+therefore train with ``progress=False`` and print one line instead:
+
+    history = fit(model, loss_fn, train_x, val_x, FitConfig(epochs=50, progress=False))
+    print(summary(history, "autoencoder"))   # autoencoder: 50 epochs in 3.1 s, train 0.912, val 0.958 (best epoch 47)
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ class FitConfig:
     weight_decay: float = 0.0
     patience: int | None = None  # early stopping: epochs without a better validation loss
     seed: int = 0                # shuffling order (turned into the loop's torch.Generator once)
-    progress: bool = True        # show a progress bar
+    progress: bool = True        # show a progress bar (lectures: False, and print summary(history))
     description: str = "training"
 
 
@@ -123,8 +129,24 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
         history["epochs"] = epoch + 1
         if config.patience is not None and val is not None and stale >= config.patience:
             break
+    bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
     history["seconds"] = time.perf_counter() - start
     return history
+
+
+def summary(history: dict, description: str = "training") -> str:
+    """One line that says how a :func:`fit` run went, for the committed output of a lecture.
+
+    "description: E epochs in S s, train T, val V (best epoch B)": T is the last epoch's mean training
+    loss, V the best validation loss (whose weights ``fit`` restored), B counted from 1.
+    """
+    if not isinstance(history, dict) or not {"train", "val", "epochs", "seconds"} <= history.keys():
+        raise TypeError(f"history must be the dict that fit returns, got {type(history).__name__}")
+    line = f"{description}: {history['epochs']} epochs in {history['seconds']:.1f} s, train {history['train'][-1]:.4f}"
+    if history["val"]:
+        best = history["best_epoch"]
+        line += f", val {history['val'][best]:.4f} (best epoch {best + 1})"
+    return line
