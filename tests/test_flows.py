@@ -208,3 +208,51 @@ def test_flow_explorer_numbers_follow_the_sliders_as_its_oracle_says():
     want = oracle({"layer": 7.0, "T": 0.6})
     assert list(explorer.values) == list(want)
     assert explorer.values == pytest.approx(want, abs=2e-4)
+
+
+class _OnPageCoupling(torch.nn.Module):
+    """The coupling layer as lecture 06 writes it on the page (section 3), repeated as the oracle."""
+
+    def __init__(self, dim, mask, hidden):
+        super().__init__()
+        nn = torch.nn
+        self.register_buffer("mask", mask.float())
+        self.net = nn.Sequential(nn.Linear(dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+                                 nn.Linear(hidden, 2 * dim))
+        self.scale = nn.Parameter(torch.ones(dim))
+
+    def s_t(self, a):
+        raw_s, t = self.net(a).chunk(2, dim=-1)
+        s = (1 - self.mask) * self.scale * torch.tanh(raw_s)
+        return s, (1 - self.mask) * t
+
+    def forward(self, x):
+        s, t = self.s_t(self.mask * x)
+        return x * torch.exp(s) + t, s.sum(dim=-1)
+
+    def inverse(self, z):
+        s, t = self.s_t(self.mask * z)
+        return (z - t) * torch.exp(-s)
+
+
+def _on_page_nll(layers, x):
+    log_det = torch.zeros(len(x), dtype=x.dtype)
+    for layer in layers:
+        x, ld = layer(x)
+        log_det = log_det + ld
+    log_base = -0.5 * (x ** 2).sum(-1) - 0.5 * x.shape[1] * math.log(2 * math.pi)
+    return -(log_base + log_det).mean()
+
+
+def test_the_lectures_on_page_coupling_and_loss_agree_with_the_library():
+    mask = torch.tensor([1.0, 0.0, 1.0, 0.0, 0.0])
+    page = _randomized(_OnPageCoupling(5, mask, 16), seed=7)
+    lib = AffineCoupling(5, mask, 16).double()
+    lib.load_state_dict(page.state_dict())
+    x = torch.randn(9, 5, dtype=torch.float64)
+    (z_page, ld_page), (z_lib, ld_lib) = page(x), lib(x)
+    torch.testing.assert_close(z_lib, z_page)
+    torch.testing.assert_close(ld_lib, ld_page)
+    torch.testing.assert_close(lib.inverse(z_page), page.inverse(z_page))
+    flow = Flow([lib, Reverse(5)], StandardNormal(5)).double()
+    torch.testing.assert_close(-flow.log_prob(x).mean(), _on_page_nll([page, Reverse(5)], x))
