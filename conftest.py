@@ -15,6 +15,7 @@ lives and what it does, so a test file never has to remember them:
 """
 
 import os
+import warnings
 from pathlib import Path
 
 import pytest
@@ -87,9 +88,16 @@ def _markers(item) -> set[str]:
     return marks
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects anything
 def pytest_collection_modifyitems(config, items):
     """Apply the tier markers (see the module docstring) to every collected test."""
     for item in items:
         present = {mark.name for mark in item.iter_markers()}
         for name in sorted(_markers(item) - present):
             item.add_marker(getattr(pytest.mark, name))
+    # On a whole-suite collection, a listed test that no longer exists (renamed, removed) is reported.
+    if config.args_source == pytest.Config.ArgsSource.TESTPATHS:
+        ids = [item.nodeid for item in items]
+        stale = [name for name in GRADING_END_TO_END + SLOW if not any(_listed(i, [name]) for i in ids)]
+        if stale:
+            warnings.warn(pytest.PytestWarning(f"conftest.py lists tests that do not exist: {stale}"), stacklevel=1)
