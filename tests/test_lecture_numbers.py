@@ -4,8 +4,9 @@ A number typed by hand into a markdown cell drifts from the output it describes 
 lecture changes. The rule (docs: /work/shared/LECTURES.md, "No number in the prose is typed by hand"):
 a decimal number quoted in a lecture's markdown, in prose or in inline math, must be
 
-- printed by the notebook (any text output of its committed run), as written or rounded to fewer
-  decimals ("about 0.99" for a printed 0.9990); or
+- printed near the sentence: by one of the NEAR code cells before or after the markdown cell (the
+  cell the prose refers to), as written or rounded to fewer decimals ("about 0.99" for a printed
+  0.9990); or
 - written in one of its code cells: a constant of the set-up (``eps = 0.05``) or a value that an
   ``assert`` checks; or
 - an exact constant: the global list below, or the lecture's own short list with a reason.
@@ -26,6 +27,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 LECTURES = sorted((REPO / "lectures").glob("[0-9][0-9]_*.ipynb"))
+NEAR = 3  # a quoted result must be printed by one of this many code cells on either side
 
 # Exact constants any lecture may write without printing them.
 GLOBAL_CONSTANTS = {
@@ -110,13 +112,15 @@ def unsupported_numbers(path: Path) -> list[tuple[int, str]]:
     """(markdown cell index, number) for every quoted decimal the notebook does not back."""
     nb = nbformat.read(path, as_version=4)
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
-    printed = [v for c in code_cells for v in printed_values(output_text(c))]
     written = {n for c in code_cells for n in numbers_in(c.source)}
     allowed = set(GLOBAL_CONSTANTS) | set(ALLOWED.get(path.name, {}))
     bad = []
     for index, cell in enumerate(nb.cells):
         if cell.cell_type != "markdown":
             continue
+        before = [c for c in nb.cells[:index] if c.cell_type == "code"][-NEAR:]
+        after = [c for c in nb.cells[index + 1:] if c.cell_type == "code"][:NEAR]
+        printed = [v for c in before + after for v in printed_values(output_text(c))]
         for number in numbers_in(prose_of(cell.source)):
             if number in allowed or number in written:
                 continue
