@@ -314,3 +314,23 @@ def train_ring_gan(config: GANConfig, seed: int = 0, hidden: int = 64, n: int = 
     config = GANConfig(**{**config.__dict__, "seed": seed})
     history = train_gan(gen, disc, data, config, snapshot=snapshot, snapshot_every=snapshot_every)
     return gen, disc, history
+
+
+DIGITS_GAN = GANConfig(steps=600, batch_size=64, latent_dim=16, loss="non_saturating", lr_g=2e-3, lr_d=2e-3,
+                       betas=(0.5, 0.999), progress=False, description="digits GAN")
+
+
+def train_digits_gan(config: GANConfig = DIGITS_GAN, seed: int = 0, channels: int = 32,
+                     device: torch.device | str = "cpu") -> tuple[ConvGenerator, ConvDiscriminator, dict]:
+    """Lecture 08's digits GAN: :class:`ConvGenerator` / :class:`ConvDiscriminator` on the 1000
+    training digits scaled to [0, 1] (x / 16); weights seeded by ``seed`` (global state untouched).
+    The generator's samples times 16 are on the digits' 0..16 scale."""
+    from .data import digits
+
+    data = (digits("train")[0].float() / 16).to(device)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        gen, disc = ConvGenerator(config.latent_dim, channels), ConvDiscriminator(channels)
+    gen, disc = gen.to(device), disc.to(device)
+    history = train_gan(gen, disc, data, GANConfig(**{**config.__dict__, "seed": seed}))
+    return gen, disc, history

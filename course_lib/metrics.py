@@ -71,7 +71,8 @@ def frechet_distance(features_a: torch.Tensor, features_b: torch.Tensor) -> torc
     vals, vecs = torch.linalg.eigh(cov_a)
     root_a = (vecs * vals.clamp_min(0).sqrt()) @ vecs.T                 # S_a^(1/2)
     lam = torch.linalg.eigvalsh(root_a @ cov_b @ root_a)
-    return (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * lam.clamp_min(0).sqrt().sum()
+    d2 = (mu_a - mu_b).square().sum() + cov_a.trace() + cov_b.trace() - 2 * lam.clamp_min(0).sqrt().sum()
+    return d2.clamp_min(0)                                              # rounding can leave -1e-15
 
 
 class DigitsClassifier(torch.nn.Module):
@@ -103,11 +104,12 @@ def train_digits_classifier(x: torch.Tensor, y: torch.Tensor, seed: int = 0, ste
         model = DigitsClassifier()
     model = model.to(x.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
-    for _ in range(steps):
-        loss = torch.nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    with torch.enable_grad():   # also when called under no_grad (e.g. by digits_features)
+        for _ in range(steps):
+            loss = torch.nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
     return model.eval()
 
 
