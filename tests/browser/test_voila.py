@@ -20,7 +20,9 @@ NOTEBOOK = "lectures/explorers.ipynb"
 
 def test_a_slider_moves_the_numbers_in_voila(voila, page):
     server = voila(NOTEBOOK)
-    page.goto(f"{server.url}/?token={server.token}")
+    # Voila sends the page while it runs the notebook: "load" comes only after the last cell (the
+    # lecture-04 explorer trains a VAE first), so wait for the first bytes, then for each explorer.
+    page.goto(f"{server.url}/?token={server.token}", wait_until="commit", timeout=120_000)
     for e in REGISTRY:
         if not oracle_path(e).exists():
             continue  # reported by test_registry.py
