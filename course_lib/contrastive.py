@@ -163,7 +163,7 @@ def simclr_loss(model: nn.Module, x: torch.Tensor, temperature: float = 0.2,
 # Measuring a representation
 
 def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_features: torch.Tensor,
-                 test_labels: torch.Tensor, c: float = 1.0, max_iter: int = 500) -> float:
+                 test_labels: torch.Tensor, c: float = 1.0, max_iter: int = 300) -> float:
     """Test accuracy of a multinomial logistic regression fitted on frozen features.
 
     Features are standardized with the training mean and standard deviation (a constant feature is
@@ -196,12 +196,13 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
         return float((test_labels.cpu() == classes[0]).double().mean())
     w = torch.zeros(f_train.shape[1], len(classes), dtype=torch.float64, requires_grad=True)
     b = torch.zeros(len(classes), dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, tolerance_grad=1e-10,
-                            tolerance_change=1e-14, history_size=20, line_search_fn="strong_wolfe")
+    opt = torch.optim.LBFGS([w, b], lr=1, max_iter=max_iter, tolerance_grad=1e-6,
+                            tolerance_change=1e-12, history_size=20, line_search_fn="strong_wolfe")
 
     def objective():
         opt.zero_grad()
-        loss = F.cross_entropy(f_train @ w + b, y, reduction="sum") + (w ** 2).sum() / (2 * c)
+        # the objective of the docstring divided by N (same minimizer, gradients of order 1)
+        loss = F.cross_entropy(f_train @ w + b, y) + (w ** 2).sum() / (2 * c * len(y))
         loss.backward()
         return loss
 
@@ -209,6 +210,26 @@ def linear_probe(train_features: torch.Tensor, train_labels: torch.Tensor, test_
         opt.step(objective)
     predicted = classes[(f_test @ w.detach() + b.detach()).argmax(1)]
     return float((predicted == test_labels.cpu()).double().mean())
+
+
+def few_labels(labels: torch.Tensor, per_class: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    """Indices of ``per_class`` examples of every class, drawn at random without replacement.
+
+    The labelled set of a few-label probe: all of a class when it has fewer examples. Indices are
+    grouped by class (classes in increasing order), on ``labels``' device.
+    Shapes: labels (N,) int -> (about n_classes * per_class,) int64.
+    """
+    checks.tensor(labels, "labels")
+    if labels.ndim != 1 or labels.dtype.is_floating_point:
+        raise ValueError(f"labels must be a 1-D integer tensor, got shape {tuple(labels.shape)}, dtype {labels.dtype}")
+    per_class = checks.positive_int(per_class, "per_class")
+    checks.generator(generator)
+    chosen = []
+    for c in torch.unique(labels):
+        rows = torch.nonzero(labels == c)[:, 0]
+        order = checks.rand((len(rows),), labels, generator).argsort()
+        chosen.append(rows[order[:per_class]])
+    return torch.cat(chosen)
 
 
 def probe_features(model: DigitEncoder, x: torch.Tensor, batch: int = 512) -> torch.Tensor:

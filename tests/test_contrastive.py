@@ -10,7 +10,7 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from course_lib.contrastive import (DigitEncoder, EncoderConfig, augment, info_nce, linear_probe,
+from course_lib.contrastive import (DigitEncoder, EncoderConfig, augment, few_labels, info_nce, linear_probe,
                                     probe_features, simclr_loss, similarity_logits)
 
 
@@ -186,6 +186,19 @@ def test_linear_probe_rejects_bad_input():
         linear_probe(f, torch.zeros(4, dtype=torch.long), f, torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="c must be"):
         linear_probe(f, torch.zeros(4, dtype=torch.long), f, torch.zeros(4, dtype=torch.long), c=0)
+
+
+def test_few_labels_draws_per_class_without_replacement():
+    labels = torch.tensor([0, 1, 2, 1, 0, 2, 2, 1, 0, 0, 5])
+    rows = few_labels(labels, 2, torch.Generator().manual_seed(0))
+    assert rows.tolist() == sorted(rows.tolist(), key=lambda i: labels[i].item())  # grouped by class
+    assert torch.bincount(labels[rows]).tolist() == [2, 2, 2, 0, 0, 1]           # class 5 has one
+    assert len(set(rows.tolist())) == len(rows)
+    torch.testing.assert_close(rows, few_labels(labels, 2, torch.Generator().manual_seed(0)))
+    draws = {tuple(few_labels(labels, 1, torch.Generator().manual_seed(s)).tolist()) for s in range(20)}
+    assert len(draws) > 5
+    with pytest.raises(ValueError, match="per_class"):
+        few_labels(labels, 0)
 
 
 def test_encoder_shapes_and_float64():
