@@ -6,4 +6,10 @@ explorer (torch.distributions, scipy, a fresh run of the library function the ex
 Optional: ``CALL``, the regex that the last line of the lecture cell displaying the explorer must
 match (default: the factory's name called with any arguments, e.g. ``divergence_explorer\\(.*\\)``).
 Slider steps and the decimals of the numbers are read from the widget itself.
+
+The oracle sees the slider values only. On a page the explorer is the lecture's (its model trained),
+while ``test_registry.py`` compares the oracle with the registry's quick build (untrained): a number
+that depends on a trained model's weights cannot be checked this way. Compute it in the oracle from
+the same deterministic model (seeded training, cached) or show, beside the picture, only numbers
+that follow from the sliders.
 """
