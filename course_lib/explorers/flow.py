@@ -126,12 +126,15 @@ class FlowExplorer(Explorer):
             for ax in (ax0, ax1):   # few tick labels: text is most of a redraw's time
                 ax.set_xticks([-3, 0, 3])
                 ax.set_yticks([-3, 0, 3])
-            fig.tight_layout()
+        first = not hasattr(self, "_laid_out")
         ax0, ax1 = fig.axes[:2]
         self.cloud.set_offsets(pts)
         self.dots.set_offsets(smp)
         ax0.set_title(f"after {k} layers ({self.names[k]})" if k else "data (layer 0)", fontsize=9)
         ax1.set_title(f"density and samples, T = {self.params()['T']:.1f}", fontsize=9)
+        if first:   # after the titles exist, so that they fit
+            fig.tight_layout()
+            self._laid_out = True
 
 
 def flow_explorer(flow: Flow | None = None, points: torch.Tensor | None = None) -> FlowExplorer:
