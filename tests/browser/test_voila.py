@@ -27,7 +27,7 @@ def test_a_slider_moves_the_numbers_in_voila(voila, page):
         if not oracle_path(e).exists():
             continue  # reported by test_registry.py
         explorer = ExplorerOnPage(page, case(e.name))
-        start = explorer.wait_until_shown(timeout=180)
+        start = explorer.wait_until_shown(timeout=420)  # the page's one cell builds (and trains) them all first
         values = dict(start.values)
         explorer.wait_for(values, timeout=20)
         name, step = next(iter(explorer.case.steps.items()))
