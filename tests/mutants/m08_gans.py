@@ -1,0 +1,26 @@
+from . import Mutant
+
+MUTANTS = [
+    Mutant("discriminator loss with the sign flipped (maximized instead of minimized)",
+           "discriminator_loss_from_probs",
+           "return -torch.log(real_probs).mean() - torch.log(1 - fake_probs).mean()",
+           "return torch.log(real_probs).mean() + torch.log(1 - fake_probs).mean()",
+           "gan.discriminator_loss_from_probs", "test_discriminator_loss_from_probs"),
+    Mutant("the saturating loss where the non-saturating one is asked", "generator_loss_from_probs",
+           "        return -torch.log(fake_probs).mean()", "        return torch.log(1 - fake_probs).mean()",
+           "gan.generator_loss_from_probs", "test_generator_loss_from_probs"),
+    Mutant("penalty on the gradient norm instead of the norm minus one", "one_sided_gradient_penalty",
+           "torch.clamp(norm - 1, min=0)", "torch.clamp(norm, min=0)",
+           "gan.one_sided_gradient_penalty", "test_one_sided_gradient_penalty"),
+    Mutant("one interpolation weight shared by the whole batch", "one_sided_gradient_penalty",
+           "torch.rand(real.shape[0], 1,", "torch.rand(1, 1,",
+           "gan.one_sided_gradient_penalty", "test_one_sided_gradient_penalty"),
+    Mutant("the gradient is not kept in the graph, so the penalty cannot train the critic",
+           "one_sided_gradient_penalty",
+           "create_graph=True)", "create_graph=False)\n    grad = grad.detach()",
+           "gan.one_sided_gradient_penalty", "test_one_sided_gradient_penalty"),
+    Mutant("fake samples not detached in the discriminator step (gradient reaches the generator)",
+           "discriminator_step_loss",
+           "fake = generator_net(z).detach()", "fake = generator_net(z)",
+           "gan.discriminator_step_loss", "test_discriminator_step_loss"),
+]
