@@ -23,7 +23,7 @@ import re
 import sys
 from pathlib import Path
 
-from .layout import REPO
+from .layout import COLLECTED, REPO
 
 
 def release(args: argparse.Namespace, root: Path) -> int:
@@ -47,7 +47,7 @@ def collect(args: argparse.Namespace, root: Path) -> int:
     unplaced = report.of("unplaced")
     if unplaced:
         print(f"WARNING: {len(unplaced)} files could not be placed; copies are in "
-              f"{root / 'collected' / 'unplaced'} (see collected/collect-report.csv)", file=sys.stderr)
+              f"{root / COLLECTED / 'unplaced'} (see {COLLECTED}/collect-report.csv)", file=sys.stderr)
     return 0
 
 
