@@ -177,3 +177,30 @@ def test_the_lectures_ring_gan_covers_every_mode():
     gen, _, _ = train_ring_gan(RING_FIX, seed=0)
     covered, _ = G.mode_coverage(G.sample(gen, 2000, RING_FIX.latent_dim, seeded(99)), G.ring_means(), 0.2)
     assert covered == 8
+
+
+# --- lecture 08's on-page code agrees with the library -------------------------------------------
+
+def test_the_lectures_on_page_losses_and_penalty_agree_with_the_library():
+    """The few lines lecture 08 writes on the page (sections 2 and 6), repeated here as the oracle."""
+    def page_discriminator_loss(real_logits, fake_logits):
+        return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+    def page_generator_loss(fake_logits, non_saturating=True):
+        return F.softplus(-fake_logits).mean() if non_saturating else -F.softplus(fake_logits).mean()
+
+    def page_gradient_penalty(critic, real, fake, generator=None):
+        eps = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype)
+        x_hat = (eps * real + (1 - eps) * fake).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(x_hat).sum(), x_hat, create_graph=True)
+        return ((grad.norm(dim=1) - 1) ** 2).mean()
+
+    real, fake = 3 * torch.randn(100, generator=seeded(0)), 3 * torch.randn(80, generator=seeded(1))
+    torch.testing.assert_close(G.discriminator_loss(real, fake), page_discriminator_loss(real, fake))
+    for ns in (True, False):
+        torch.testing.assert_close(G.generator_loss(fake, non_saturating=ns), page_generator_loss(fake, ns))
+    torch.manual_seed(0)
+    critic = G.mlp_discriminator(2, 32)
+    x, y = torch.randn(64, 2, generator=seeded(2)), torch.randn(64, 2, generator=seeded(3))
+    torch.testing.assert_close(G.gradient_penalty(critic, x, y, generator=seeded(4)),
+                               page_gradient_penalty(critic, x, y, generator=seeded(4)))
