@@ -39,6 +39,8 @@ REGISTRY: list[Entry] = [
           quick="course_lib.explorers.completion:untrained_completion_explorer"),
     Entry("gan_training", "lectures/08_gans.ipynb", "course_lib.explorers.gan_training:gan_training_explorer",
           quick="course_lib.explorers.gan_training:quick_gan_training_explorer"),
+    Entry("similarity", "lectures/09_contrastive.ipynb", "course_lib.explorers.similarity:similarity_explorer",
+          quick="course_lib.explorers.similarity:quick_similarity_explorer"),
 ]
 
 
