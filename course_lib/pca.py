@@ -4,7 +4,8 @@ PCA is the best rank-k linear autoencoder: :func:`pca` fits it by one SVD, :func
 encodes, :func:`pca_reconstruct` decodes, and :func:`principal_angles` measures how far apart two
 k-dimensional subspaces are (to check that a :class:`LinearAutoencoder` trained by gradient descent
 ends in the PCA subspace). :class:`Autoencoder` is the small nonlinear MLP autoencoder of the
-lecture; :func:`reconstruction_error` is the per-example loss both kinds of model minimize.
+lecture; :func:`reconstruction_error` is the per-example loss both kinds of model minimize, and
+:func:`denoising_error` the loss of a denoising autoencoder (reconstruct x from a noisy copy).
 
 Conventions: data are rows, ``x`` has shape (N, D); components are rows, shape (k, D); codes have
 shape (N, k). Angles are in radians. Functions follow the device and dtype of their inputs.
@@ -110,6 +111,21 @@ def reconstruction_error(x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
     """
     checks.same_shape(x=x, x_hat=x_hat)
     return ((x - x_hat) ** 2).sum(-1)
+
+
+def denoising_error(model: nn.Module, x: torch.Tensor, noise_std: float,
+                    generator: torch.Generator | None = None) -> torch.Tensor:
+    """Squared error of reconstructing each clean x from a noisy copy of it (a denoising autoencoder).
+
+    x_tilde = x + noise_std * eps,  eps ~ N(0, I);   err_i = ||x_i - model(x_tilde_i)||^2
+    The model cannot copy its input to win: it must map noisy points back towards the data, so
+    even a code as wide as the input learns something about the data (lecture 03, section 6).
+    noise_std = 0 gives reconstruction_error(x, model(x)). Shapes: x (N, D) -> (N,).
+    """
+    x = checks.as_floating(checks.matrix(x, "x"))
+    noise_std = checks.number(noise_std, "noise_std", low=0)
+    x_tilde = x + noise_std * checks.randn(x.shape, x, generator)
+    return reconstruction_error(x, model(x_tilde))
 
 
 class LinearAutoencoder(nn.Module):

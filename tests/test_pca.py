@@ -10,6 +10,7 @@ from course_lib.pca import (
     Autoencoder,
     AutoencoderConfig,
     LinearAutoencoder,
+    denoising_error,
     pca,
     pca_project,
     pca_reconstruct,
@@ -176,3 +177,43 @@ def test_autoencoder_shapes_and_output_range():
     assert raw.decode(torch.full((2, 1), 100.0)).abs().max() > 1  # no squashing
     with pytest.raises(ValueError):
         Autoencoder(AutoencoderConfig(latent=0))
+
+
+class PageAutoencoder(torch.nn.Module):
+    """The autoencoder as lecture 03 writes it on the page (section 4), repeated as the oracle."""
+
+    def __init__(self, k):
+        super().__init__()
+        nn = torch.nn
+        self.encoder = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, k))
+        self.decoder = nn.Sequential(nn.Linear(k, 64), nn.ReLU(), nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 64))
+
+    def forward(self, x):
+        return torch.sigmoid(self.decoder(self.encoder(x)))
+
+
+def test_the_lectures_on_page_autoencoder_and_losses_agree_with_the_library():
+    torch.manual_seed(3)
+    page = PageAutoencoder(8)
+    lib = Autoencoder(AutoencoderConfig(dim=64, latent=8))
+    lib.load_state_dict(page.state_dict())
+    x = torch.rand(7, 64)
+    torch.testing.assert_close(lib(x), page(x))
+    # the page's losses: squared error summed over pixels, averaged over the batch, of a clean or noisy input
+    torch.testing.assert_close(reconstruction_error(x, lib(x)).mean(), ((x - page(x)) ** 2).sum(1).mean())
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(5))
+    got = denoising_error(lib, x, 0.3, torch.Generator().manual_seed(5)).mean()
+    torch.testing.assert_close(got, ((x - page(x + 0.3 * noise)) ** 2).sum(1).mean())
+
+
+def test_denoising_error_without_noise_is_the_reconstruction_error_and_noise_hurts_the_identity():
+    x = torch.rand(50, 6, dtype=torch.float64)
+    identity = torch.nn.Identity()
+    assert torch.equal(denoising_error(identity, x, 0.0), reconstruction_error(x, x))
+    # the identity copies the noise: its expected error is D * noise_std^2 per example
+    big = torch.rand(20000, 6, dtype=torch.float64)
+    err = denoising_error(identity, big, 0.5, torch.Generator().manual_seed(0))
+    assert err.shape == (20000,) and err.dtype == torch.float64
+    assert abs(float(err.mean()) - 6 * 0.25) < 0.03
+    with pytest.raises(ValueError, match="noise_std"):
+        denoising_error(identity, x, -1.0)
