@@ -1,7 +1,7 @@
 """Does every decimal number a lecture's prose quotes come from the lecture's own run?
 
 A number typed by hand into a markdown cell drifts from the output it describes as soon as the
-lecture changes. The rule (docs: /work/shared/LECTURES.md, "No number in the prose is typed by hand"):
+lecture changes. The rule (the lecture contract: "no number in the prose is typed by hand"):
 a decimal number quoted in a lecture's markdown, in prose or in inline math, must be
 
 - printed near the sentence: by one of the NEAR code cells before or after the markdown cell (the
