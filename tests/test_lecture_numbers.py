@@ -11,8 +11,10 @@ a decimal number quoted in a lecture's markdown, in prose or in inline math, mus
   ``assert`` checks; or
 - an exact constant: the global list below, or the lecture's own short list with a reason.
 
-Numbers without a decimal point (counts, dimensions, years), numbers inside inline code and code
-blocks, in link targets, and in the references section are not checked. The test reads the committed
+A percentage in prose ("a 5% error", "27% of the samples") follows the same rule, as the percentage
+or as the fraction it stands for (0.05, 0.27). Other numbers without a decimal point (counts,
+dimensions, years), numbers inside inline code and code blocks, in link targets, and in the
+references section are not checked. The test reads the committed
 notebooks only (no execution), so it is in the fast tier.
 """
 
@@ -68,6 +70,20 @@ def numbers_in(text: str) -> list[str]:
     return [m.group(1) for m in NUMBER.finditer(text)]
 
 
+PERCENT = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s?%")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.S)
+
+
+def percentages_in(text: str) -> list[str]:
+    """Percentages quoted in prose (outside math, where % is not a percent sign), as written."""
+    return [m.group(1) for m in PERCENT.finditer(MATH.sub(" ", text))]
+
+
+def as_fraction(percent: str) -> str:
+    """'27' -> '0.27', '5' -> '0.05', '2.5' -> '0.025'."""
+    return format(Decimal(percent).scaleb(-2).normalize(), "f")
+
+
 def output_text(cell) -> str:
     """Every text a code cell's committed outputs show (streams, text/plain, html, markdown, latex)."""
     parts = []
@@ -115,13 +131,35 @@ def unsupported_numbers(path: Path) -> list[tuple[int, str]]:
         before = [c for c in nb.cells[:index] if c.cell_type == "code"][-NEAR:]
         after = [c for c in nb.cells[index + 1:] if c.cell_type == "code"][:NEAR]
         printed = [v for c in before + after for v in printed_values(output_text(c))]
-        for number in numbers_in(prose_of(cell.source)):
-            if number in allowed or number in written:
+        prose = prose_of(cell.source)
+        for number in numbers_in(prose):
+            if not backed(number, written, allowed, printed):
+                bad.append((index, number))
+        for percent in percentages_in(prose):
+            fraction = as_fraction(percent)
+            if "." in fraction and backed(fraction, written, allowed, printed):
                 continue
-            if any(rounds_to(value, number) for value in printed):
+            if "." in percent and backed(percent, written, allowed, printed):
                 continue
-            bad.append((index, number))
+            if any(Decimal(value) == Decimal(percent) for value in printed + sorted(written) if _is_number(value)):
+                continue
+            bad.append((index, percent + "%"))
     return bad
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def backed(number: str, written: set[str], allowed: set[str], printed: list[str]) -> bool:
+    """Whether a quoted decimal is an allowed constant, written in the code, or a printed result."""
+    if number in allowed or any(Decimal(number) == Decimal(w) for w in written):
+        return True
+    return any(rounds_to(value, number) for value in printed)
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
@@ -149,3 +187,8 @@ def test_a_quoted_number_may_round_a_printed_one_but_not_add_digits():
     assert rounds_to("0.9990", "0.999") and rounds_to("0.9990", "1.00") and rounds_to("0.8925", "0.89")
     assert not rounds_to("0.89", "0.890") and not rounds_to("0.8925", "0.99")
     assert rounds_to("3.0e-11", "0.00")
+
+
+def test_percentages_are_checked_as_percentages_or_fractions():
+    assert percentages_in("a 5% error, $50\\%$ in math, and 2.5 % more") == ["5", "2.5"]
+    assert as_fraction("27") == "0.27" and as_fraction("5") == "0.05" and as_fraction("100") == "1"
