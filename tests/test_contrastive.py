@@ -281,3 +281,18 @@ def test_a_short_simclr_run_beats_raw_pixels_at_ten_labels_per_class():
     rows = torch.cat([torch.nonzero(y == k)[:10, 0] for k in range(10)])
     h, h_test = probe_features(model, x), probe_features(model, x_test)
     assert linear_probe(h[rows], y[rows], h_test, y_test) > linear_probe(x[rows], y[rows], x_test, y_test)
+
+
+def test_similarity_explorer_follows_its_slider_and_redraws_fast():
+    from course_lib.explorers.similarity import quick_embeddings, quick_similarity_explorer
+
+    explorer = quick_similarity_explorer()
+    u, v = quick_embeddings()
+    times = []
+    for t in (0.04, 0.3, 1.5, 0.1, 0.7):
+        explorer.sliders["T"].value = t
+        times.append(explorer.redraw_seconds)
+        assert explorer.values["InfoNCE"] == pytest.approx(brute_force_info_nce(u, v, t), rel=1e-9)
+        assert explorer.values["log N"] == pytest.approx(math.log(16))
+        assert 0 < explorer.values["p(positive)"] < 1
+    assert sorted(times)[2] < 0.5  # generous on a shared CPU; benchmarks/RESULTS.md tracks <= 0.1 s

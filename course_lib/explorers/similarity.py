@@ -97,14 +97,17 @@ class SimilarityExplorer(Explorer):
     def draw(self, fig) -> None:
         if not fig.axes:
             ax0, ax1 = fig.subplots(1, 2)
-            ax0.imshow(self.cos, cmap="RdBu_r", vmin=-1, vmax=1)
+            ax0.imshow(self.cos, cmap="RdBu_r", vmin=-1, vmax=1, interpolation="nearest")
             digits = "" if self.labels is None else " of digits " + "".join(self.labels)
             ax0.set_title("cos(u_i, v_j)" + digits, fontsize=9)
-            self.heat = ax1.imshow(self.probs, cmap="Greys", vmin=0, vmax=1)
+            self.heat = ax1.imshow(self.probs, cmap="Greys", vmin=0, vmax=1, interpolation="nearest")
             self.heading = ax1.set_title("", fontsize=10)
             for ax in (ax0, ax1):
                 ax.set_xlabel("v_j (second view)")
                 ax.set_ylabel("u_i (first view)")
+                ax.set_xticks([0, 5, 10, 15])
+                ax.set_yticks([0, 5, 10, 15])
+                ax.grid(False)
             fig.tight_layout()
         self.heat.set_data(self.probs)
         self.heading.set_text(f"softmax_j(cos / T), T = {self.values['T']:.2f}")
