@@ -69,7 +69,7 @@ class GANTrainingExplorer(Explorer):
     def draw(self, fig) -> None:
         step, s = self.state()
         if self._artists is None:
-            ax = fig.add_axes([0.12, 0.1, 0.85, 0.8])
+            ax = fig.add_axes([0.15, 0.13, 0.8, 0.78])
             image = ax.imshow(s["surface"], origin="lower", extent=(-LIM, LIM, -LIM, LIM), cmap="RdBu",
                               vmin=0, vmax=1, alpha=0.5, interpolation="nearest")
             if self.data is not None:
