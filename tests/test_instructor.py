@@ -196,6 +196,70 @@ def test_unsafe_grades_without_bubblewrap(tmp_path, monkeypatch):
 
 
 # ----------------------------------------------------------------------------------------------
+# One grading run at a time per course: a lock that a killed run cannot leave behind.
+
+HOLD_LOCK = ("import fcntl, os, sys, time\n"
+             "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+             "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+             "os.pwrite(fd, b'%d\\n' % os.getpid(), 0)\n"
+             "print('held', flush=True)\n"
+             "time.sleep(600)\n")
+
+
+def test_a_second_grading_run_of_a_course_refuses_and_a_killed_one_leaves_no_lock(tmp_path, capsys):
+    from coursetools.cli import main
+    from coursetools.grade.driver import LOCK_FILE
+
+    course = make_course(tmp_path / "course")
+    lock = course / "grading" / LOCK_FILE
+    lock.parent.mkdir(parents=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(lock)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(GradingRefused, match=rf"another grading run \(process {holder.pid}\)"):
+            grade(course, options=Options(unsafe=True), say=quiet)
+        assert main(["--course-dir", str(course), "grade", "--unsafe"]) == 2
+        assert "one run at a time per course" in capsys.readouterr().err
+    finally:
+        holder.kill()  # SIGKILL: no cleanup runs, the kernel drops the lock
+        holder.wait()
+    said = []
+    assert grade(course, options=Options(unsafe=True), say=said.append) == []
+    assert said and said[0].startswith("nothing to grade")
+    assert lock.read_text().strip() == str(os.getpid())  # the new holder wrote its pid
+
+
+# ----------------------------------------------------------------------------------------------
+# Each run checks itself first: the reference solution must get full marks (the canary).
+
+def _break_reference(course: Path, error: str) -> None:
+    """Make the course's own reference answer for kl_normal fail the way a mismatched course_lib does."""
+    source = Course(course).notebook(ASSIGNMENT)
+    nb = nbformat.read(source, as_version=4)
+    answer = hostile.cell(nb, "kl_normal")
+    answer.source = answer.source.replace("### BEGIN SOLUTION", f"### BEGIN SOLUTION\n    {error}", 1)
+    nbformat.write(nb, source)
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_canary_stops_a_run_that_cannot_grade_the_reference_solution(tmp_path, capsys):
+    course = make_course(tmp_path / "course")
+    _break_reference(course, "raise ModuleNotFoundError(\"No module named 'course_lib.divergences'\")")
+    folder = course / "submitted" / "ann" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_bytes(hostile.dump(hostile.correct_notebook()))
+    from coursetools.cli import main
+
+    assert main(["--course-dir", str(course), "grade", "--workers", "1", "--timeout", "10", "--cpu", "15"]) == 2
+    err = capsys.readouterr().err
+    assert "canary failed, no student was graded" in err and "ModuleNotFoundError" in err
+    assert "different course_lib" in err
+    assert not (course / "grading").exists() or not list((course / "grading").rglob("*.json"))
+    assert "reference-canary" not in gradebook_scores(course)
+
+
+# ----------------------------------------------------------------------------------------------
 # The hostile corpus, graded once for the module.
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import tempfile
@@ -10,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import sandbox
-from ..layout import REPO, Course
+from ..layout import REPO, Course, grading_record
 from .merge import merge
 from .options import GradingRefused, Options
 from .pool import run_jobs
-from .scratch import prepare
+from .scratch import Template, prepare
 from .state import Job, Outcome, discover
 from .worker import WorkerSetup
 
@@ -55,12 +57,63 @@ def _check(course: Course, names: list[str] | None, options: Options) -> list[st
     return names
 
 
+CANARY = "reference-canary"  # the student id the reference solution is graded under (never merged)
+
+
+def _first_error(folder: str | None) -> str:
+    """``ename: evalue`` of the first error output in an autograded folder's notebooks, or ''."""
+    import nbformat
+
+    for path in sorted(Path(folder).glob("*.ipynb")) if folder else []:
+        for cell in nbformat.read(path, as_version=4).cells:
+            for out in cell.get("outputs", []):
+                if out.get("output_type") == "error":
+                    return f"first error: {out.get('ename')}: {str(out.get('evalue'))[:200]}"
+    return ""
+
+
+def _canary(templates: dict[str, Template], setups: list[WorkerSetup], options: Options, run_dir: Path,
+            say: Callable[[str], None]) -> None:
+    """Grade each assignment's reference solution first, in the same sandbox; refuse unless full marks.
+
+    A run whose kernels cannot grade the reference answers (a kernel importing another
+    ``course_lib`` -- a second clone, a stale editable install --, a broken sandbox, a wrong
+    solution) would otherwise "grade" every student 0 and exit 0. One submission per assignment
+    being graded, once per run; its result is never written into the course.
+    """
+    import nbformat
+
+    from ..release import solved_release
+
+    jobs = []
+    for a, template in templates.items():
+        folder = run_dir / "canary" / a
+        folder.mkdir(parents=True)
+        name = Course(template.root).notebook(a).name
+        nbformat.write(solved_release(a, template.root), folder / name)
+        jobs.append(Job(a, CANARY, "", folder=str(folder)))
+    say(f"canary: grading the reference solution of {', '.join(templates)} in the sandbox first")
+    failed = []
+    for result in run_jobs(jobs, setups[:len(jobs)], options.submission_timeout):
+        o, full = result.outcome, templates[result.outcome.assignment].max_score
+        if o.status != "graded" or o.score != full:
+            first = o.reason.strip().splitlines()[-1] if o.reason.strip() else _first_error(result.autograded)
+            failed.append(f"{o.assignment}: the reference solution got {o.status} {o.score:g}/{full:g}"
+                          + (f" ({first})" if first else ""))
+    if failed:
+        raise GradingRefused(
+            "canary failed, no student was graded: " + "; ".join(failed) + ". The sandboxed kernel cannot "
+            "grade the instructor's own answers: does it import a different course_lib (a second clone, a "
+            "stale editable install)? Check with the reference solution before grading students.")
+
+
 def _run(course: Course, jobs: list[Job], options: Options, n_workers: int, run_dir: Path,
          say: Callable[[str], None]) -> list[Outcome]:
-    """Templates, workers, and each result merged into the course as it arrives."""
+    """Templates, the canary, workers, and each result merged into the course as it arrives."""
     templates = {a: prepare(course.root, a, run_dir) for a in sorted({j.assignment for j in jobs})}
     cid = next(iter(templates.values())).course_id
     setups = [WorkerSetup(i, run_dir / f"w{i}", course.root, templates, options) for i in range(n_workers)]
+    _canary(templates, setups, options, run_dir, say)
     outcomes = []
     for result in run_jobs(jobs, setups, options.submission_timeout):
         if result.outcome.status == "rejected" and not result.outcome.max_score:
@@ -71,12 +124,48 @@ def _run(course: Course, jobs: list[Job], options: Options, n_workers: int, run_
     return outcomes
 
 
+LOCK_FILE = ".lock"  # grading/.lock: held (flock) by the one grading run of the course
+
+
+@contextlib.contextmanager
+def course_lock(course: Course):
+    """Hold the course's grading lock for the block, or refuse if another run holds it.
+
+    An ``flock`` on ``grading/.lock``: the kernel releases it when the holder's file is closed, on
+    any exit (a SIGKILL included), so a lock is never stale. The file holds the holder's pid.
+    """
+    path = grading_record(course.root) / LOCK_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            raise GradingRefused(
+                f"another grading run{f' (process {holder})' if holder.isdigit() else ''} is grading "
+                f"{course.root}; one run at a time per course: wait for it to finish, then run again "
+                "(it grades only what is left)") from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
+
+
 def grade(root: Path = REPO, names: list[str] | None = None, students: list[str] | None = None,
           options: Options | None = None, say: Callable[[str], None] = _say) -> list[Outcome]:
     """Grade every collected, not yet graded submission of ``names`` (default: all assignments)."""
     options = options or Options()
     course = Course(root)
     names = _check(course, names, options)
+    with course_lock(course):
+        return _grade_locked(course, names, students, options, say)
+
+
+def _grade_locked(course: Course, names: list[str], students: list[str] | None, options: Options,
+                  say: Callable[[str], None]) -> list[Outcome]:
+    _remove_stale_runs(_short_tmp())
     jobs, done = discover(course, names, students, options.force)
     if not jobs:
         say(f"nothing to grade ({done} submissions already graded; --force regrades them)")
@@ -84,7 +173,6 @@ def grade(root: Path = REPO, names: list[str] | None = None, students: list[str]
     n_workers = max(1, min(options.workers or os.cpu_count() or 1, len(jobs)))
     say(f"grading {len(jobs)} submissions ({done} already done) with {n_workers} workers"
         + (", UNSAFE: no sandbox" if options.unsafe else ", sandboxed"))
-    _remove_stale_runs(_short_tmp())
     run_dir = Path(tempfile.mkdtemp(prefix="cg-", dir=_short_tmp()))
     os.chmod(run_dir, 0o711)
     (run_dir / "owner.pid").write_text(str(os.getpid()))

@@ -64,6 +64,7 @@ class Job:
     assignment: str
     student: str
     digest: str
+    folder: str = ""                   # the submission's folder, if not submitted/<student>/<assignment>
 
 
 def state_path(root: Path, assignment: str, student: str) -> Path:

@@ -163,7 +163,7 @@ def grade_submission(job: Job, setup: WorkerSetup) -> Result:
     """Autograde one submission in a fresh scratch course; returns the outcome and the grades."""
     template = setup.templates[job.assignment]
     course = worker_course(template, setup.base / "c")
-    folder = Course(setup.course_root).submitted(job.student, job.assignment)
+    folder = Path(job.folder) if job.folder else Course(setup.course_root).submitted(job.student, job.assignment)
     notes: list[str] = []
     review: list[str] = []
     base = dict(assignment=job.assignment, student=job.student, max_score=template.max_score, digest=job.digest)
