@@ -97,17 +97,20 @@ def cells_showing(notebook: Path, call: str) -> list[int]:
 _READ_EXPLORERS = """() => [...document.querySelectorAll('.course-values')].map(values => {
     let scope = values.parentElement;
     while (scope && !scope.querySelector('.widget-slider')) scope = scope.parentElement;
-    const sliders = {};
+    const sliders = {}, bounds = {};
     for (const s of (scope ? scope.querySelectorAll('.widget-slider') : [])) {
-        sliders[s.querySelector('.widget-label').textContent.trim()] =
-            s.querySelector('.widget-readout').textContent.trim();
+        const label = s.querySelector('.widget-label').textContent.trim();
+        const handle = s.querySelector('.noUi-handle');
+        sliders[label] = s.querySelector('.widget-readout').textContent.trim();
+        bounds[label] = handle ? [Number(handle.getAttribute('aria-valuemin')),
+                                  Number(handle.getAttribute('aria-valuemax'))] : null;
     }
     const numbers = {};
     for (const v of values.querySelectorAll('.course-value')) numbers[v.dataset.name] = v.textContent.trim();
     let outer = scope;  // the picture sits beside the controls: nearest ancestor with an image
     while (outer && !outer.querySelector('img.widget-image')) outer = outer.parentElement;
     const img = outer ? outer.querySelector('img.widget-image') : null;
-    return {sliders, numbers, picture: img ? img.getAttribute('src') : null};
+    return {sliders, bounds, numbers, picture: img ? img.getAttribute('src') : null};
 })"""
 
 
@@ -127,6 +130,7 @@ class Snapshot:
     readouts: dict[str, str]
     numbers: dict[str, str]
     picture: str | None  # the image's src: a new blob URL each time the explorer redraws
+    bounds: dict[str, tuple[float, float] | None]  # each slider's (min, max), from its handle's aria
 
     @property
     def values(self) -> dict[str, float]:
@@ -152,7 +156,7 @@ class ExplorerOnPage:
             return None
         e = explorers[i]
         return Snapshot(readouts={k: e["sliders"][k] for k in self.case.steps}, numbers=e["numbers"],
-                        picture=e["picture"])
+                        picture=e["picture"], bounds={k: e["bounds"].get(k) for k in self.case.steps})
 
     def wait_until_shown(self, timeout: float) -> Snapshot:
         deadline = time.monotonic() + timeout
@@ -219,15 +223,27 @@ class ExplorerOnPage:
                     + (f"\n  page: {snap}" if snap else ""))
             time.sleep(0.1)
 
+    def moves(self, snap: Snapshot, name: str, value: float) -> list[tuple[int, int]]:
+        """(direction, key presses) that move slider ``name`` from ``value`` one step and then back past
+        it where there is room: right 1, left 2 in the middle; left 1, right 1 at the right end."""
+        step = self.case.steps[name]
+        lo, hi = snap.bounds.get(name) or (float("-inf"), float("inf"))
+        lo, hi = lo + 0.05 - 1e-9, hi - 0.05 + 1e-9  # noUiSlider writes its aria bounds to one decimal
+        first = +1 if value + step <= hi else -1
+        back = 2 if lo <= value - first * step <= hi else 1
+        return [(first, 1), (-first, back)]
+
     def check_every_slider(self, timeout: float = 20.0) -> list[float]:
-        """Move each slider right one step, then left two steps, checking the numbers after each move.
-        Returns the seconds from each key press until the page showed the right numbers."""
+        """Move each slider one step (right where there is room), then back two steps (one at an end),
+        checking the numbers after each move. Returns the seconds from each key press until the page
+        showed the right numbers."""
         start = self.wait_until_shown(timeout)
         values = dict(start.values)
         self.wait_for(values, timeout)  # the numbers shown before any move are right too
         latencies = []
         for name, step in self.case.steps.items():
-            for key, times, direction in (("ArrowRight", 1, +1), ("ArrowLeft", 2, -1)):
+            for direction, times in self.moves(start, name, values[name]):
+                key = "ArrowRight" if direction > 0 else "ArrowLeft"
                 before = self.snapshot()
                 values[name] = round(values[name] + direction * times * step, 10)
                 self.case.expected(values)  # the oracle's answer is ready before the key is pressed
