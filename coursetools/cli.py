@@ -1,7 +1,7 @@
 """``course-admin``: the instructor's steps, one command each (``./course <step> ...``).
 
     release  [NAME ...]                      build exercises/ from solutions/
-    collect  DIR [--assignment A] [--pattern REGEX] [--dry-run]
+    collect  DIR [--assignment A] [--pattern REGEX] [--lms F] [--dry-run]
                                              LMS export -> submitted/<student>/<assignment>/
     grade    [NAME ...] [--workers N] [--unsafe] [--timeout S] [--force] ...
                                              sandboxed, parallel, resumable autograding
@@ -38,7 +38,8 @@ def collect(args: argparse.Namespace, root: Path) -> int:
     from .collect import collect as collect_export
 
     report = collect_export(args.folder, root, assignment=args.assignment, pattern=args.pattern,
-                            dry_run=args.dry_run)
+                            dry_run=args.dry_run, lms=args.lms)
+    print(f"collect: export format {report.lms}" + (" (detected; --lms to choose)" if args.lms == "auto" else ""))
     for row in report.rows:
         if row.status not in ("unchanged",):
             where = f"-> {row.student}/{row.assignment}" if row.student else ""
@@ -132,6 +133,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--assignment", help="the assignment all files belong to (default: from the names)")
     c.add_argument("--pattern", help="regex with a named group 'student' (and optionally 'assignment'), "
                                      "searched in each file's path relative to FOLDER; tried first")
+    c.add_argument("--lms", choices=["auto", "moodle", "canvas", "generic"], default="auto",
+                   help="the export's format, for all its files (default: detected from the whole folder)")
     c.add_argument("--dry-run", action="store_true", help="report only, write nothing")
 
     _grade_options(step(grade, "autograde every collected submission (sandboxed, in parallel)"))

@@ -5,20 +5,24 @@ name. :func:`collect` places each one at ``submitted/<student>/<assignment>/<not
 ``timestamp.txt`` (the file's modification time), and reports -- never drops -- what it cannot place:
 those files are listed, copied to ``collected/unplaced/`` and left where they were.
 
-Which student: the first pattern that matches the file's path relative to the export folder
-(a Python regex with a named group ``student`` and optionally ``assignment``; ``--pattern`` puts
-yours first). Built in, in this order:
+Which student: the export's format is chosen ONCE for the whole folder (``--lms``, or detected:
+the one of ``moodle`` and ``canvas`` whose pattern fits the most files, ``generic`` if neither fits
+any; a tie refuses and asks for ``--lms``), never per file -- so a file named to look like another
+LMS's upload cannot be filed under someone else's id. Within that format, the first of its patterns
+that matches the file's path relative to the export folder names the student (a Python regex with a
+named group ``student`` and optionally ``assignment``; ``--pattern`` puts yours first); a file that
+fits none of them is unplaced. The formats and their patterns, in order:
 
-==========  ===========================================================================
-moodle      ``Jane Doe_123456_assignsubmission_file_01_divergences.ipynb`` (or a folder
-            ``Jane Doe_123456_assignsubmission_file/`` holding the files): student 123456
-canvas      ``doejane_123456_7890123_01_divergences.ipynb`` (also ``doejane_LATE_...``):
-            student 123456
-named       ``alice_01_divergences.ipynb``, ``alice.smith-01_divergences.zip``: the id before
-            the assignment's name
-folder      ``alice/01_divergences.ipynb``: one folder per student
-reversed    ``01_divergences_alice.ipynb``: the id after the assignment's name
-==========  ===========================================================================
+=======  ==========  ===========================================================================
+moodle   moodle      ``Jane Doe_123456_assignsubmission_file_01_divergences.ipynb`` (or a folder
+                     ``Jane Doe_123456_assignsubmission_file/`` holding the files): student 123456
+canvas   canvas      ``doejane_123456_7890123_01_divergences.ipynb`` (also ``doejane_LATE_...``):
+                     student 123456
+generic  named       ``alice_01_divergences.ipynb``, ``alice.smith-01_divergences.zip``: the id
+                     before the assignment's name
+generic  folder      ``alice/01_divergences.ipynb``: one folder per student
+generic  reversed    ``01_divergences_alice.ipynb``: the id after the assignment's name
+=======  ==========  ===========================================================================
 
 Which assignment: the pattern's ``assignment`` group, else ``--assignment``, else the one
 assignment of ``solutions/`` whose name occurs in the path (or in the zip's notebook names).
@@ -58,6 +62,22 @@ def builtin_patterns(names: list[str]) -> list[tuple[str, str]]:
     ]
 
 
+LMS_FORMATS = {"moodle": ("moodle",), "canvas": ("canvas",), "generic": ("named", "folder", "reversed")}
+
+
+def detect_lms(rels: list[str], names: list[str]) -> str:
+    """The export's format from all its file paths: moodle or canvas (whichever pattern fits more
+    files), generic when neither fits any; a tie is refused (ValueError: give ``--lms``)."""
+    patterns = dict(builtin_patterns(names))
+    fits = {f: sum(bool(re.search(patterns[f], rel)) for rel in rels) for f in ("moodle", "canvas")}
+    if not any(fits.values()):
+        return "generic"
+    if fits["moodle"] == fits["canvas"]:
+        raise ValueError(f"cannot tell the export's format: {fits['moodle']} files look like Moodle's and "
+                         f"as many like Canvas's; give --lms {'|'.join(LMS_FORMATS)}")
+    return max(fits, key=fits.get)
+
+
 @dataclass
 class Row:
     source: str                 # path relative to the export folder
@@ -71,6 +91,7 @@ class Row:
 @dataclass
 class Report:
     rows: list[Row] = field(default_factory=list)
+    lms: str = ""               # the export's format (moodle | canvas | generic), chosen once
 
     def of(self, *statuses: str) -> list[Row]:
         return [r for r in self.rows if r.status in statuses]
@@ -111,7 +132,8 @@ def _identify(rel: str, patterns: list[tuple[str, str]], names: list[str],
         if found is not None and found not in names:
             raise _Unplaceable(f"assignment {found!r} is not in solutions/ ({', '.join(names)})")
         return student, found, label
-    raise _Unplaceable("no pattern finds a student id in this name (use --pattern)")
+    raise _Unplaceable(f"no pattern of the export's format ({', '.join(label for label, _ in patterns)}) "
+                       "finds a student id in this name (use --pattern or --lms)")
 
 
 def _notebooks_in_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
@@ -233,22 +255,37 @@ def _place(candidates: dict, export_dir: Path, course: Course, report: Report, d
                                    note=f"an older file of the same student; kept {path.name}"))
 
 
+def _listing(export_dir: Path) -> list[tuple[Path, str]]:
+    return [(p, p.relative_to(export_dir).as_posix())
+            for p in sorted(p for p in export_dir.rglob("*") if p.is_file() or p.is_symlink())]
+
+
 def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, pattern: str | None = None,
-            dry_run: bool = False) -> Report:
-    """Place every submission of ``export_dir`` under ``root/submitted``; return what happened."""
+            dry_run: bool = False, lms: str = "auto") -> Report:
+    """Place every submission of ``export_dir`` under ``root/submitted``; return what happened.
+
+    ``lms``: the export's format (``moodle``, ``canvas``, ``generic``), or ``auto`` to detect it
+    once from all the file names (:func:`detect_lms`).
+    """
     export_dir, course = Path(export_dir).resolve(), Course(root)
     if not export_dir.is_dir():
         raise FileNotFoundError(f"no such folder: {export_dir}")
     names = course.assignments()
     if assignment is not None and assignment not in names:
         raise ValueError(f"no assignment {assignment!r} in {course.source()} ({', '.join(names)})")
-    patterns = ([("--pattern", pattern)] if pattern else []) + builtin_patterns(names)
+    if lms != "auto" and lms not in LMS_FORMATS:
+        raise ValueError(f"unknown --lms {lms!r} (auto, {', '.join(LMS_FORMATS)})")
     if pattern:
         re.compile(pattern)  # a bad regex is the instructor's error: raise re.error now
-    report = Report()
+    listing = _listing(export_dir)
+    visible = [rel for p, rel in listing if not p.is_symlink() and "__MACOSX" not in rel
+               and p.suffix.lower() in (".ipynb", ".zip") and not any(part.startswith(".") for part in rel.split("/"))]
+    lms = detect_lms(visible, names) if lms == "auto" else lms
+    patterns = ([("--pattern", pattern)] if pattern else []) + \
+        [(label, regex) for label, regex in builtin_patterns(names) if label in LMS_FORMATS[lms]]
+    report = Report(lms=lms)
     candidates: dict[tuple[str, str], list[tuple[Path, dict[str, bytes], list[str]]]] = {}
-    for path in sorted(p for p in export_dir.rglob("*") if p.is_file() or p.is_symlink()):
-        rel = path.relative_to(export_dir).as_posix()
+    for path, rel in listing:
         if path.is_symlink():
             report.rows.append(Row(rel, "unplaced", note="a symbolic link (not followed)"))
             continue

@@ -98,9 +98,6 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
     files = {
         "alice_01_divergences.ipynb": nb,                                   # <id>_<assignment>
         "alice.smith-01_divergences_final.ipynb": nb,                       # id with a dot, suffix
-        "Jane Doe_123456_assignsubmission_file/01_divergences.ipynb": nb,   # Moodle, folder style
-        "Max Mustermann_654321_assignsubmission_file_01_divergences.ipynb": nb,  # Moodle, flat
-        "doejane_LATE_777_888_01_divergences-1.ipynb": nb,                  # Canvas
         "bob/01_divergences.ipynb": nb,                                     # a folder per student
         "01_divergences_carol.ipynb": nb,                                   # <assignment>_<id>
         "notes.txt": b"not a notebook",
@@ -115,10 +112,20 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
     (export_dir / "zed_01_divergences.ipynb").symlink_to(Course().notebook(ASSIGNMENT))
 
     report = collect(export_dir, course)
+    assert report.lms == "generic"
 
+    rows = list(csv.DictReader(open(course / "collected" / "collect-report.csv")))
+    assert len(rows) == len(report.rows)
     placed = {(r.student, r.assignment) for r in report.of("placed")}
-    assert placed == {(s, ASSIGNMENT) for s in
-                      ["alice", "alice.smith", "123456", "654321", "777", "bob", "carol", "dave", "erin"]}
+    assert placed == {(s, ASSIGNMENT) for s in ["alice", "alice.smith", "bob", "carol", "dave", "erin"]}
+    moodle, canvas = tmp_path / "moodle", tmp_path / "canvas"
+    (moodle / "Jane Doe_123456_assignsubmission_file").mkdir(parents=True)
+    (moodle / "Jane Doe_123456_assignsubmission_file" / "01_divergences.ipynb").write_bytes(nb)  # folder style
+    (moodle / "Max Mustermann_654321_assignsubmission_file_01_divergences.ipynb").write_bytes(nb)  # flat
+    canvas.mkdir()
+    (canvas / "doejane_LATE_777_888_01_divergences-1.ipynb").write_bytes(nb)
+    assert collect(moodle, course).lms == "moodle" and collect(canvas, course).lms == "canvas"
+    placed |= {(s, ASSIGNMENT) for s in ["123456", "654321", "777"]}
     for student, _ in placed:
         folder = course / "submitted" / student / ASSIGNMENT
         assert (folder / NOTEBOOK).read_bytes() == nb
@@ -130,10 +137,10 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
         assert (export_dir / source).exists() and (course / "collected" / "unplaced" / source).is_symlink() \
             == (source == "zed_01_divergences.ipynb")
         assert os.path.lexists(course / "collected" / "unplaced" / source)
+    for source in unplaced - {"zed_01_divergences.ipynb"}:  # the copy in unplaced/ is the export's file
+        assert (course / "collected" / "unplaced" / source).read_bytes() == (export_dir / source).read_bytes()
     dave = next(r for r in report.rows if r.student == "dave")
     assert "wrong name" in dave.note and "not collected" in dave.note
-    rows = list(csv.DictReader(open(course / "collected" / "collect-report.csv")))
-    assert len(rows) == len(report.rows)
 
 
 def test_collect_keeps_the_newest_file_and_updates_on_rerun(tmp_path):
@@ -168,6 +175,38 @@ def test_collect_with_a_custom_pattern_and_dry_run(tmp_path):
     assert (course / "submitted" / "s1234567" / ASSIGNMENT / NOTEBOOK).exists()
     with pytest.raises(ValueError, match="no assignment"):
         collect(export_dir, course, assignment="99_nothing")
+
+
+def test_collect_chooses_the_lms_format_once_so_a_name_cannot_spoof_another_student(tmp_path):
+    """A Canvas upload named like a Moodle one (``..._222222_assignsubmission_file_...``) is filed
+    under its uploader's Canvas id, never under 222222's, and cannot replace 222222's submission."""
+    course = make_course(tmp_path / "course")
+    export_dir = tmp_path / "canvas"
+    export_dir.mkdir()
+    victim, attacker = hostile.dump(hostile.correct_notebook()), hostile.dump(hostile.blank_notebook())
+    (export_dir / "doejane_222222_5001_01_divergences.ipynb").write_bytes(victim)
+    (export_dir / "roefred_333333_5002_01_divergences.ipynb").write_bytes(victim)
+    spoof = export_dir / "mallory_111111_5003_x_222222_assignsubmission_file_01_divergences.ipynb"
+    spoof.write_bytes(attacker)
+    stray = export_dir / "alice_01_divergences.ipynb"  # no Canvas name: unplaced, not guessed
+    stray.write_bytes(attacker)
+    os.utime(spoof, (2_000_000_000, 2_000_000_000))  # newer than the victim's upload
+    report = collect(export_dir, course)
+    assert report.lms == "canvas"
+    assert (course / "submitted" / "222222" / ASSIGNMENT / NOTEBOOK).read_bytes() == victim
+    assert (course / "submitted" / "111111" / ASSIGNMENT / NOTEBOOK).read_bytes() == attacker
+    assert {r.source for r in report.of("unplaced")} == {stray.name}
+    assert not (course / "submitted" / "alice").exists()
+    # Forced to Moodle, no Canvas name fits: everything is unplaced, nothing is guessed.
+    forced = collect(export_dir, course, lms="moodle", dry_run=True)
+    assert forced.lms == "moodle" and {r.student for r in forced.rows if r.status != "unplaced"} == {"222222"}
+    # Half Moodle, half Canvas: the format cannot be told; the instructor must say which.
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    (mixed / "doejane_222222_5001_01_divergences.ipynb").write_bytes(victim)
+    (mixed / "Jane Doe_444444_assignsubmission_file_01_divergences.ipynb").write_bytes(victim)
+    with pytest.raises(ValueError, match="--lms"):
+        collect(mixed, course, dry_run=True)
 
 
 # ----------------------------------------------------------------------------------------------
