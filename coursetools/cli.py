@@ -49,7 +49,11 @@ def collect(args: argparse.Namespace, root: Path) -> int:
     if unplaced:
         print(f"WARNING: {len(unplaced)} files could not be placed; copies are in "
               f"{root / COLLECTED / 'unplaced'} (see {COLLECTED}/collect-report.csv)", file=sys.stderr)
-    return 0
+    refused = report.of("refused")
+    if refused:
+        print(f"WARNING: {len(refused)} files were refused (unreadable: corrupt or encrypted zip ...); the rest "
+              f"were collected; copies are in {root / COLLECTED / 'unplaced'}", file=sys.stderr)
+    return 1 if refused else 0
 
 
 def grade(args: argparse.Namespace, root: Path) -> int:

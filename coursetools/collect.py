@@ -3,7 +3,10 @@
 An LMS exports one ``.ipynb`` or ``.zip`` per student, with the student's id in the file (or folder)
 name. :func:`collect` places each one at ``submitted/<student>/<assignment>/<notebook>.ipynb`` with a
 ``timestamp.txt`` (the file's modification time), and reports -- never drops -- what it cannot place:
-those files are listed, copied to ``collected/unplaced/`` and left where they were.
+those files are listed, copied to ``collected/unplaced/`` and left where they were. A file that
+cannot be read (a zip with a bad CRC, corrupt deflate data, an encrypted or Deflate64 member) is
+``refused`` for that file alone, with the reason, and copied aside the same way: one bad file never
+stops the collection of the rest of the class.
 
 Which student: the export's format is chosen ONCE for the whole folder (``--lms``, or detected:
 the one of ``moodle`` and ``canvas`` whose pattern fits the most files, ``generic`` if neither fits
@@ -39,6 +42,7 @@ import csv
 import re
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -81,7 +85,7 @@ def detect_lms(rels: list[str], names: list[str]) -> str:
 @dataclass
 class Row:
     source: str                 # path relative to the export folder
-    status: str                 # placed | updated | unchanged | superseded | unplaced | ignored
+    status: str                 # placed | updated | unchanged | superseded | unplaced | refused | ignored
     student: str = ""
     assignment: str = ""
     notebook: str = ""
@@ -115,6 +119,17 @@ class _Unplaceable(Exception):
     pass
 
 
+class _Refused(_Unplaceable):
+    """The file cannot be read (a corrupt or encrypted zip, an unreadable file): status ``refused``."""
+
+
+#: What reading a zip member can raise: a bad CRC (BadZipFile), corrupt deflate data (zlib.error),
+#: an encrypted member (RuntimeError), an unsupported method such as Deflate64 (NotImplementedError),
+#: a truncated file (EOFError, OSError).
+ZIP_READ_ERRORS = (zipfile.BadZipFile, zlib.error, RuntimeError, NotImplementedError, EOFError, OSError,
+                   ValueError)
+
+
 def _identify(rel: str, patterns: list[tuple[str, str]], names: list[str],
               assignment: str | None) -> tuple[str, str | None, str]:
     """(student, assignment or None, pattern label) for a relative path, or raise _Unplaceable."""
@@ -141,7 +156,7 @@ def _notebooks_in_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as err:
-        raise _Unplaceable(f"not a readable zip file ({err})") from None
+        raise _Refused(f"not a readable zip file ({err})") from None
     notebooks, ignored, total = {}, [], 0
     with zf:
         for info in zf.infolist():
@@ -154,8 +169,11 @@ def _notebooks_in_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
                 continue
             if info.file_size > MAX_NOTEBOOK or total + info.file_size > MAX_ZIP_TOTAL:
                 raise _Unplaceable(f"{name} in the zip is too large ({info.file_size} bytes)")
-            with zf.open(info) as f:
-                data = f.read(MAX_NOTEBOOK + 1)
+            try:
+                with zf.open(info) as f:
+                    data = f.read(MAX_NOTEBOOK + 1)
+            except ZIP_READ_ERRORS as err:  # bad CRC, corrupt deflate, encrypted, Deflate64, truncated
+                raise _Refused(f"{name} in the zip cannot be read ({type(err).__name__}: {err})") from None
             if len(data) > MAX_NOTEBOOK:
                 raise _Unplaceable(f"{name} in the zip is too large")
             total += len(data)
@@ -247,7 +265,12 @@ def _place(candidates: dict, export_dir: Path, course: Course, report: Report, d
         (path, chosen, notes), older = options[0], options[1:]
         mtime = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         folder = course.submitted(student, found)
-        status = "placed (dry run)" if dry_run else _write_submission(folder, chosen, mtime)
+        try:
+            status = "placed (dry run)" if dry_run else _write_submission(folder, chosen, mtime)
+        except OSError as err:  # reported for this student; the others are still placed
+            report.rows.append(Row(path.relative_to(export_dir).as_posix(), "refused", student, found,
+                                   note=f"could not be written to {folder} ({err})"))
+            continue
         report.rows.append(Row(path.relative_to(export_dir).as_posix(), status, student, found,
                                ", ".join(sorted(chosen)), "; ".join(notes)))
         for other, _, _ in older:
@@ -295,11 +318,15 @@ def collect(export_dir: Path, root: Path = REPO, assignment: str | None = None, 
         try:
             student, found, chosen, notes = _read_candidate(path, rel, course, names, patterns, assignment)
             candidates.setdefault((student, found), []).append((path, chosen, notes))
+        except _Refused as err:
+            report.rows.append(Row(rel, "refused", note=str(err)))
         except _Unplaceable as err:
             report.rows.append(Row(rel, "unplaced", note=str(err)))
+        except Exception as err:  # noqa: BLE001 - one file never stops the collection of the class
+            report.rows.append(Row(rel, "refused", note=f"cannot be read ({type(err).__name__}: {err})"))
     _place(candidates, export_dir, course, report, dry_run)
     if not dry_run:
-        for row in report.of("unplaced"):
+        for row in report.of("unplaced", "refused"):
             target = course.collected / "unplaced" / row.source
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(export_dir / row.source, target, follow_symlinks=False)

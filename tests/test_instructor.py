@@ -131,8 +131,9 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
         assert (folder / NOTEBOOK).read_bytes() == nb
         assert (folder / "timestamp.txt").read_text().strip()
     unplaced = {r.source for r in report.of("unplaced")}
-    assert unplaced == {"notes.txt", "???.ipynb", "frank_01_divergences.zip", "gina_01_divergences.zip",
-                        "zed_01_divergences.ipynb"}
+    assert unplaced == {"notes.txt", "???.ipynb", "frank_01_divergences.zip", "zed_01_divergences.ipynb"}
+    assert [r.source for r in report.of("refused")] == ["gina_01_divergences.zip"]  # not a zip: unreadable
+    unplaced.add("gina_01_divergences.zip")
     for source in unplaced:  # reported, kept, and copied aside (a link as a link: never followed)
         assert (export_dir / source).exists() and (course / "collected" / "unplaced" / source).is_symlink() \
             == (source == "zed_01_divergences.ipynb")
@@ -207,6 +208,63 @@ def test_collect_chooses_the_lms_format_once_so_a_name_cannot_spoof_another_stud
     (mixed / "Jane Doe_444444_assignsubmission_file_01_divergences.ipynb").write_bytes(victim)
     with pytest.raises(ValueError, match="--lms"):
         collect(mixed, course, dry_run=True)
+
+
+def _patched_zip(path: Path, data: bytes, *, method: int = zipfile.ZIP_STORED, flip: int | None = None,
+                 flags: int = 0, method_id: int | None = None) -> None:
+    """A one-notebook zip, then damaged: ``flip`` a byte of the member's data, or set header ``flags``
+    (0x1: encrypted) or the compression ``method_id`` (9: Deflate64) in both headers."""
+    _zip_with(path, {NOTEBOOK: data}, method)
+    raw = bytearray(path.read_bytes())
+    local, central = raw.index(b"PK\x03\x04"), raw.index(b"PK\x01\x02")
+    if flip is not None:
+        start = local + 30 + len(NOTEBOOK)
+        raw[start + flip] ^= 0xFF
+    for header, flag_at, method_at in ((local, 6, 8), (central, 8, 10)):
+        raw[header + flag_at] |= flags
+        if method_id is not None:
+            raw[header + method_at:header + method_at + 2] = method_id.to_bytes(2, "little")
+    path.write_bytes(bytes(raw))
+
+
+def _zip_with(path: Path, members: dict[str, bytes], method: int) -> None:
+    with zipfile.ZipFile(path, "w", compression=method) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+
+
+def test_collect_refuses_each_unreadable_zip_alone_and_collects_the_rest(tmp_path, capsys):
+    from coursetools.cli import main
+
+    course = make_course(tmp_path / "course")
+    export_dir = tmp_path / "export"
+    export_dir.mkdir()
+    nb = hostile.dump(hostile.correct_notebook())
+    bad = {
+        "crc_01_divergences.zip": dict(flip=100),                                   # stored: bad CRC
+        "deflate_01_divergences.zip": dict(method=zipfile.ZIP_DEFLATED, flip=20),   # corrupt deflate data
+        "locked_01_divergences.zip": dict(flags=0x1),                               # encrypted member
+        "d64_01_divergences.zip": dict(method=zipfile.ZIP_DEFLATED, method_id=9),   # Deflate64
+    }
+    for name, damage in bad.items():
+        _patched_zip(export_dir / name, nb, **damage)
+    (export_dir / "ann_01_divergences.ipynb").write_bytes(nb)
+    _zip(export_dir / "ben_01_divergences.zip", {NOTEBOOK: nb})
+    (export_dir / "cat_01_divergences.zip").write_bytes(b"PK\x03\x04 truncated")
+
+    assert main(["--course-dir", str(course), "collect", str(export_dir)]) == 1, "some files were refused"
+    out, err = capsys.readouterr()
+    assert "5 files were refused" in err and "2 placed" in out
+    rows = {r["source"]: r for r in csv.DictReader(open(course / "collected" / "collect-report.csv"))}
+    assert {s for s, r in rows.items() if r["status"] == "refused"} == set(bad) | {"cat_01_divergences.zip"}
+    assert "encrypted" in rows["locked_01_divergences.zip"]["note"]
+    assert "compression method" in rows["d64_01_divergences.zip"]["note"]
+    assert {s for s, r in rows.items() if r["status"] == "placed"} == {"ann_01_divergences.ipynb", "ben_01_divergences.zip"}
+    for student in ("ann", "ben"):
+        assert (course / "submitted" / student / ASSIGNMENT / NOTEBOOK).read_bytes() == nb
+    for name in set(bad):  # each refused file is kept aside for the instructor
+        assert (course / "collected" / "unplaced" / name).read_bytes() == (export_dir / name).read_bytes()
+    assert sorted(p.name for p in (course / "submitted").iterdir()) == ["ann", "ben"]
 
 
 # ----------------------------------------------------------------------------------------------
