@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -33,8 +34,29 @@ def generate(names: list[str] | None = None, course_root: Path = REPO, out_dir: 
             if target.exists():
                 shutil.rmtree(target)
             shutil.copytree(scratch.release(name), target)
+            for notebook in target.glob("*.ipynb"):
+                _add_kernel_metadata(notebook)
             written.append(target)
     return written
+
+
+def kernel_language_info() -> dict:
+    """The ``language_info`` the course's Python kernel (ipykernel) writes into a notebook it runs."""
+    version = sys.version_info
+    return {"codemirror_mode": {"name": "ipython", "version": version.major},
+            "file_extension": ".py", "mimetype": "text/x-python", "name": "python",
+            "nbconvert_exporter": "python", "pygments_lexer": f"ipython{version.major}",
+            "version": sys.version.split()[0]}
+
+
+def _add_kernel_metadata(path: Path) -> None:
+    """Give a released notebook the kernelspec and ``language_info`` the kernel would fill in on
+    opening, so that JupyterLab does not mark a notebook the student has not touched as changed."""
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["kernelspec"] = {"display_name": "Python 3 (ipykernel)", "language": "python",
+                                 "name": "python3"}
+    nb.metadata["language_info"] = kernel_language_info()
+    nbformat.write(nb, path)
 
 
 def solution_code(cell_source: str) -> str:
