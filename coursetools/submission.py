@@ -5,7 +5,10 @@ A submission is data from an untrusted source. Before nbgrader sees it:
 - a file that is empty, too big, not JSON or not a notebook is *rejected* with a reason (the
   student's score is 0 and the feedback says why);
 - every cell is rebuilt from its type, source and a few metadata keys, so malformed outputs,
-  attachments or metadata cannot trip nbgrader up (outputs are never trusted anyway);
+  attachments or metadata cannot trip nbgrader up (outputs are never trusted anyway; invalid
+  attachments are dropped with a note; a grade id that is not a string is no id);
+- data the rebuild cannot use (JSON nested too deeply, anything that makes it fail) is *rejected*
+  once with the reason, never left to fail the grader on every run;
 - nbgrader metadata is taken from the released notebook, never from the submission: a solution
   cell claiming to be a test worth 1000 points, changed points, or a made-up grade id earn nothing;
 - cells of the assignment that were deleted (a test cell, the setup cell, an answer cell) are put
@@ -52,6 +55,9 @@ def load(path: Path) -> nbformat.NotebookNode:
     except json.JSONDecodeError as err:
         raise Rejected(f"{path.name} is not a valid notebook: its JSON is broken at line {err.lineno}, "
                        f"column {err.colno} ({err.msg}). Was it edited outside Jupyter?") from None
+    except RecursionError:
+        raise Rejected(f"{path.name} is not a valid notebook: its JSON is nested too deeply to be read "
+                       "(was it edited outside Jupyter?)") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells", data.get("worksheets")), list):
         raise Rejected(f"{path.name} is JSON but not a Jupyter notebook (no list of cells)")
     try:
@@ -66,7 +72,17 @@ def _text(value) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _rebuild(cell) -> nbformat.NotebookNode:
+def _valid_attachments(value) -> bool:
+    """Markdown attachments as nbformat's schema wants them: {name: {mime type: str or [str]}}."""
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and isinstance(bundle, dict) and all(
+            isinstance(mime, str) and (isinstance(data, str)
+                                      or isinstance(data, list) and all(isinstance(x, str) for x in data))
+            for mime, data in bundle.items())
+        for name, bundle in value.items())
+
+
+def _rebuild(cell, notes: list[str] | None = None) -> nbformat.NotebookNode:
     """A fresh, valid cell holding only the submission's type, source, tags and nbgrader metadata."""
     kind = cell.get("cell_type") if isinstance(cell, dict) else None
     source = _text(cell.get("source", "")) if isinstance(cell, dict) else ""
@@ -79,8 +95,12 @@ def _rebuild(cell) -> nbformat.NotebookNode:
         new.metadata["tags"] = list(tags)
     if isinstance(meta.get("nbgrader"), dict):
         new.metadata["nbgrader"] = copy.deepcopy(meta["nbgrader"])
-    if kind == "markdown" and isinstance(cell.get("attachments"), dict):
-        new["attachments"] = copy.deepcopy(cell["attachments"])
+    if kind == "markdown" and cell.get("attachments") is not None:
+        if _valid_attachments(cell["attachments"]):
+            new["attachments"] = copy.deepcopy(cell["attachments"])
+        elif notes is not None:
+            notes.append("A markdown cell had attachments (pasted images) that are not valid notebook data; "
+                         "they were removed.")
     return new
 
 
@@ -118,7 +138,7 @@ def _match(cell, official: dict, seen: set[str], notes: list[str]):
         del cell.metadata["nbgrader"]
         if meta.get("grade") or meta.get("solution"):
             what = f"'{gid}'" if isinstance(gid, str) else "without an id"
-            reason = "a copy of another cell" if gid in seen else "not part of the assignment"
+            reason = "a copy of another cell" if isinstance(gid, str) and gid in seen else "not part of the assignment"
             notes.append(f"A cell {what} claimed to be {_describe(meta)} but is {reason}; "
                          "it is graded as an ordinary cell (no points).")
     return cell
@@ -149,11 +169,29 @@ def _restore_missing(cells: list, official: dict, seen: set[str], notes: list[st
 
 
 def normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
-    """The submission rebuilt against the released notebook, and notes on what had to change."""
+    """The submission rebuilt against the released notebook, and notes on what had to change.
+
+    Raises :class:`Rejected` (never anything else) for a submission that cannot be rebuilt -- data
+    nested too deeply, metadata of a kind the rebuild does not expect -- so it is refused once,
+    with the reason, instead of failing the grader on every run.
+    """
+    try:
+        return _normalize(submitted, release)
+    except Rejected:
+        raise
+    except RecursionError:
+        raise Rejected("the notebook's data is nested too deeply to be graded (was it edited outside "
+                       "Jupyter?)") from None
+    except Exception as err:  # noqa: BLE001 - untrusted data: any failure is a refusal with its reason
+        first = (str(err).strip().splitlines() or [""])[0][:200]
+        raise Rejected(f"the notebook holds data the grader cannot use ({type(err).__name__}: {first})") from None
+
+
+def _normalize(submitted: nbformat.NotebookNode, release: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
     notes: list[str] = []
     official = {c.metadata["nbgrader"]["grade_id"]: c for c in _official_cells(release)}
     seen: set[str] = set()
-    cells = [_match(_rebuild(raw), official, seen, notes) for raw in submitted.get("cells", [])]
+    cells = [_match(_rebuild(raw, notes), official, seen, notes) for raw in submitted.get("cells", [])]
     _restore_missing(cells, official, seen, notes)
     ids = set()
     for cell in cells:

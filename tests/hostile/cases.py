@@ -136,6 +136,29 @@ def _script_injection(nb, ctx):
                                     + cell(nb, "kl_normal").source)
 
 
+def _bad_bundles(nb, ctx):
+    """Outputs and attachments that are not valid notebook data (nbformat refuses to validate them)."""
+    md = next(c for c in nb.cells if c.cell_type == "markdown")
+    md["attachments"] = {"plot.png": {"image/png": ["iVBOR", 3]}, "x": {"text/plain": {"not": "text"}}}
+    code = cell(nb, "kl_normal")
+    code.outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {},
+                                        "data": {"text/plain": 5, "image/png": {"x": 1}}})]
+
+
+def _unhashable_grade_id(nb, ctx):
+    stub = nbformat.v4.new_code_cell("print('free points')")
+    stub.metadata["nbgrader"] = {"grade": True, "grade_id": ["kl_normal"], "locked": True, "points": 1000,
+                                 "schema_version": 3, "solution": False, "task": False}
+    nb.cells.insert(4, stub)
+
+
+def _deeply_nested(ctx):
+    text = dump(correct_notebook()).decode().rstrip()
+    assert text.endswith("}")
+    depth = 100_000  # deeper than Python's recursion limit: json.loads raises RecursionError
+    return (text[:-1] + ', "extra": ' + "[" * depth + "]" * depth + "}").encode()
+
+
 def _wrong_name(ctx):
     return dump(correct_notebook())
 
@@ -265,6 +288,12 @@ CASES: list[Case] = [
     Case("empty_file", "an empty file", lambda ctx: b"", "rejected", 0.0, ("empty",)),
     Case("empty_notebook", "a valid notebook with no cells", _edit(_empty_notebook), "graded", 0.0,
          ("was missing",)),
+    Case("invalid_mimebundle", "outputs and markdown attachments that are not valid notebook data "
+         "(normalized: dropped, with a note)", _edit(_bad_bundles), "graded", FULL, ("not valid notebook data",)),
+    Case("unhashable_grade_id", "a cell claiming 1000 points whose grade_id is a list, not a string",
+         _edit(_unhashable_grade_id), "graded", FULL, ("not part of the assignment",)),
+    Case("deeply_nested", "JSON nested 100,000 levels deep (refused once, with the reason)",
+         _deeply_nested, "rejected", 0.0, ("nested too deeply",)),
 ]
 
 BY_NAME = {case.name: case for case in CASES}
