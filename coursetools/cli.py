@@ -1,6 +1,7 @@
 """``course-admin``: the instructor's steps, one command each (``./course <step> ...``).
 
     release  [NAME ...]                      build exercises/ from solutions/
+    distribute OUT [--git]                   the students' copy (no solutions, no hidden tests)
     collect  DIR [--assignment A] [--pattern REGEX] [--lms F] [--dry-run]
                                              LMS export -> submitted/<student>/<assignment>/
     grade    [NAME ...] [--workers N] [--unsafe] [--timeout S] [--force] ...
@@ -31,6 +32,13 @@ def release(args: argparse.Namespace, root: Path) -> int:
 
     for path in generate(args.names or None, course_root=root):
         print(f"wrote {path}")
+    return 0
+
+
+def distribute(args: argparse.Namespace, root: Path) -> int:
+    from .distribute import build
+
+    print(f"wrote {build(args.out, course_root=root, git=args.git)}")
     return 0
 
 
@@ -132,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     r = step(release, "build the student versions (exercises/) from solutions/")
     r.add_argument("names", nargs="*", help="assignments (default: all in solutions/)")
 
+    d = step(distribute, "write the students' copy: lectures, exercises, course_lib (no solutions)")
+    d.add_argument("out", type=Path, help="a new folder outside the course")
+    d.add_argument("--git", action="store_true", help="make it a git repository (clone / nbgitpuller)")
+
     c = step(collect, "place an LMS export into submitted/<student>/<assignment>/")
     c.add_argument("folder", type=Path, help="the export: one .ipynb or .zip per student")
     c.add_argument("--assignment", help="the assignment all files belong to (default: from the names)")
@@ -160,6 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileNotFoundError, re.error, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # what is recorded stays; a rerun does only what is left
+        print("stopped; run again to resume", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":
