@@ -299,3 +299,38 @@ def test_the_iwae_judge_knows_the_variance_of_the_importance_weights():
     # one-sample reconstruction term: log p(x | z), z ~ q
     log_lik = inputs["decoder"](z).log_prob(inputs["x"])
     assert (GV._elbo_std(inputs, inputs["other"]) >= 0.97 * log_lik.std(0)).all()
+
+
+# --- the one-page model of lecture 04 is the library's VAE --------------------------------------
+
+def _lecture_04_page():
+    """Run the notebook cell that writes the VAE on one page; return its namespace."""
+    import nbformat
+    from pathlib import Path
+
+    notebook = nbformat.read(Path(__file__).resolve().parents[1] / "lectures" / "04_elbo_vae.ipynb", as_version=4)
+    sources = [c.source for c in notebook.cells
+               if c.cell_type == "code" and c.source.startswith("# --- the VAE of this lecture on one page")]
+    assert len(sources) == 1, "lecture 04 must have exactly one cell with the VAE on one page"
+    namespace = {"torch": torch, "nn": torch.nn, "Categorical": Categorical, "Independent": Independent}
+    exec(sources[0], namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("latent_dim, hidden, rank", [(8, 32, 2), (3, 16, 4)])
+def test_the_lecture_04_page_model_gives_the_library_loss_with_the_same_weights(latent_dim, hidden, rank):
+    page = _lecture_04_page()
+    torch.manual_seed(0)
+    model = V.VAE(V.VAEConfig(latent_dim=latent_dim, hidden=hidden, level_rank=rank))
+    encoder = page["Encoder"](latent_dim=latent_dim, hidden=hidden)
+    decoder = page["LevelDecoder"](latent_dim=latent_dim, hidden=hidden, rank=rank)
+    # the same parameter names and shapes: strict loading fails on any difference of architecture
+    encoder.load_state_dict(model.encoder.state_dict())
+    decoder.load_state_dict(model.decoder.state_dict())
+    x = torch.randint(0, 17, (6, 64), generator=seeded(7))
+    eps = torch.randn(6, latent_dim, generator=seeded(8))
+    rate, distortion = model.rate_distortion(x, generator=seeded(8))   # the library draws the same eps
+    torch.testing.assert_close(page["negative_elbo"](encoder, decoder, x, eps), rate + distortion)
+    mu, log_var = encoder(x)
+    torch.testing.assert_close(mu, model.encoder(x)[0])
+    torch.testing.assert_close(log_var, model.encoder(x)[1])
