@@ -114,17 +114,30 @@ def export(root: Path = REPO, out: Path | None = None, say: Callable[[str], None
                 state = read_state(root, assignment.name, student.id) or {}
                 try:
                     sub = gb.find_submission(assignment.name, student.id)
-                except MissingEntry:
-                    raw, penalty, score, stamp, status = 0.0, 0.0, 0.0, "", "missing"
+                except MissingEntry:  # nothing submitted, or its grading failed before any result
+                    raw, penalty, score, stamp = 0.0, 0.0, 0.0, ""
+                    status = "error" if state.get("status") == "error" else "missing"
                 else:
                     raw, penalty = float(sub.score), float(sub.late_submission_penalty or 0)
                     score, stamp = max(0.0, raw - penalty), sub.timestamp or ""
                     status = state.get("status", "graded")
                 note = state.get("reason") or "; ".join(state.get("notes", []))
+                if status == "error":  # a traceback: its last line says what failed
+                    note = "grading failed, will be retried: " + ([ln for ln in note.splitlines() if ln.strip()]
+                                                                  or [""])[-1].strip()
                 rows.append([assignment.name, assignment.duedate or "", stamp, student.id,
                              student.last_name or "", student.first_name or "", student.email or "",
                              f"{raw:g}", f"{penalty:g}", f"{score:g}", f"{float(assignment.max_score):g}",
                              status, note])
+        # A submission whose grading failed before it ever had a result: no student in the gradebook.
+        known = {(r[0], r[3]) for r in rows}
+        max_scores = {a.name: float(a.max_score) for a in gb.assignments}
+        for state in all_states(root):
+            key = (state.get("assignment"), state.get("student"))
+            if state.get("status") == "error" and key not in known and key[0] in max_scores:
+                last = ([ln for ln in state.get("reason", "").splitlines() if ln.strip()] or [""])[-1].strip()
+                rows.append([key[0], "", "", key[1], "", "", "", "0", "0", "0", f"{max_scores[key[0]]:g}",
+                             "error", "grading failed, will be retried: " + last])
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # written whole, then put in place
     with open(tmp, "w", newline="") as f:

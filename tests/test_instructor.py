@@ -356,6 +356,34 @@ def test_canary_stops_a_run_that_cannot_grade_the_reference_solution(tmp_path, c
     assert "reference-canary" not in gradebook_scores(course)
 
 
+MALFORMED = ("invalid_mimebundle", "unhashable_grade_id", "deeply_nested")
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_malformed_submissions_are_normalized_or_refused_once_and_listed(tmp_path, capsys):
+    """Data that used to fail the grader on every run (NotebookValidationError, TypeError,
+    RecursionError) is normalized or refused once, with a reason, in grades.csv and status."""
+    from coursetools.cli import main
+
+    root = make_course(tmp_path / "course")
+    ctx = hostile.Context(course=root, victim="none")
+    for name in MALFORMED:
+        hostile.write_submission(root, hostile.BY_NAME[name], ctx)
+    outcomes = {o.student: o for o in grade(root, options=FAST, say=quiet)}
+    for name in MALFORMED:
+        case = hostile.BY_NAME[name]
+        assert (outcomes[name].status, outcomes[name].score) == (case.status, case.score), outcomes[name].reason
+    assert "nested too deeply" in outcomes["deeply_nested"].reason
+    assert grade(root, options=FAST, say=quiet) == [], "a refusal is final: not retried on the next run"
+    rows = {r["student_id"]: r for r in csv.DictReader(open(export(root, say=quiet)))}
+    assert {s: rows[s]["status"] for s in MALFORMED} == {s: hostile.BY_NAME[s].status for s in MALFORMED}
+    assert "nested too deeply" in rows["deeply_nested"]["note"]
+    capsys.readouterr()
+    assert main(["--course-dir", str(root), "status"]) == 0
+    assert "rejected 01_divergences deeply_nested: " in capsys.readouterr().out
+
+
 # ----------------------------------------------------------------------------------------------
 # The hostile corpus, graded once for the module.
 
@@ -469,13 +497,16 @@ def test_grades_csv_cells_are_never_evaluated_by_a_spreadsheet(tmp_path):
     for student, reason in payloads.items():
         merge(root, template.course_id, Result(Outcome(ASSIGNMENT, student, "rejected", max_score=10.0,
                                                        reason=reason)))
+    merge(root, template.course_id, Result(Outcome(ASSIGNMENT, "zoe", "error",
+                                                   reason="Traceback (most recent call last):\n  ...\nOSError: disk full")))
     rows = list(csv.reader(open(export(root, say=quiet))))
     for row in rows[1:]:
         for cell in row:
             if cell.startswith(("=", "+", "-", "@", "\t", "\r")):
                 float(cell)  # only a number may start like a formula
     by_id = {r[3]: r for r in rows[1:]}
-    assert set(by_id) == {"mallory", "'=1+1", "'-2+3", "'@sum", "tab"}
+    assert set(by_id) == {"mallory", "'=1+1", "'-2+3", "'@sum", "tab", "zoe"}
+    assert by_id["zoe"][-2:] == ["error", "grading failed, will be retried: OSError: disk full"]  # its own row
     assert by_id["mallory"][-1] == "'" + payloads["mallory"] and by_id["'@sum"][-1] == "'@SUM(A1:A9)"
     assert by_id["tab"][-1] == "'\t=1+1"
     assert not list((root).glob(".grades.csv.*"))  # written whole, then put in place
@@ -509,6 +540,33 @@ def test_a_killed_grading_run_resumes_where_it_stopped(tmp_path):
     assert sorted(o.student for o in rest) == sorted(set(students) - done)
     assert {s: read_state(root, ASSIGNMENT, s)["graded_at"] for s in done} == stamps
     assert gradebook_scores(root) == {s: (hostile.FULL if c == "correct" else 0.0) for s, c in students.items()}
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_ctrl_c_stops_with_one_line_and_the_rerun_resumes(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it): one line, no traceback,
+    the lock and the run's scratch folders gone; the next run grades everything."""
+    root = make_course(tmp_path / "course")
+    ctx = hostile.Context(course=root, victim="none")
+    for student in ("ann", "ben"):
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(hostile.BY_NAME["correct"].make(ctx))
+    cmd = [sys.executable, "-m", "coursetools.cli", "--course-dir", str(root), "grade", "--workers", "1",
+           "--timeout", "30", "--cpu", "60"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
+                            start_new_session=True)
+    for line in proc.stdout:
+        if line.startswith("canary:"):
+            os.killpg(proc.pid, signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130
+    assert err == "stopped; run again to resume\n"
+    assert not list((root / "grading").rglob("*.json"))
+    outcomes = grade(root, options=FAST, say=quiet)  # the lock is free
+    assert sorted((o.student, o.score) for o in outcomes) == [("ann", hostile.FULL), ("ben", hostile.FULL)]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ over the course's config (a traitlets ``Config``: sandboxed kernel, hardened pre
 
 from __future__ import annotations
 
+import os
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -70,8 +71,10 @@ def prepare(root: Path, assignment: str, run_dir: Path) -> Template:
     template = make_scratch_course(run_dir / f"template-{assignment}", [assignment], course.root)
     _generate(template.root, assignment)
     # 2. The course gradebook learns (or re-learns) the assignment's cells; exercises/ is untouched.
-    if not course.gradebook.exists():
-        shutil.copy(template.gradebook, course.gradebook)
+    if not course.gradebook.exists():  # copied whole, then put in place: never a torn gradebook.db
+        partial = course.gradebook.with_name(f".{course.gradebook.name}.{os.getpid()}.tmp")
+        shutil.copy(template.gradebook, partial)
+        os.replace(partial, course.gradebook)
     elif _signature(course.db_url, cid, assignment) != _signature(template.db_url, cid, assignment):
         sync = make_scratch_course(run_dir / f"sync-{assignment}", [assignment], course.root)
         _generate(sync.root, assignment, course.db_url)

@@ -191,10 +191,14 @@ def worker_entry(argv: list[str] | None = None) -> None:
     Reads its :class:`WorkerSetup`, then jobs, from pipe R; writes one result per job to pipe W.
     The pipes are private to the worker (kernels do not inherit them), unlike stdout.
     """
+    import signal
+
     r, w = (int(x) for x in (argv or sys.argv[1:])[:2])
+    # Ctrl-C reaches the whole process group: the main process stops the run and its workers; a
+    # worker itself ignores it (a Python handler, not SIG_IGN, which its kernels would inherit).
+    signal.signal(signal.SIGINT, lambda *_: None)
     if sys.platform.startswith("linux"):  # die with the main process (its kernels die with us)
         import ctypes
-        import signal
 
         ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     rx, tx = Connection(r, writable=False), Connection(w, readable=False)
