@@ -101,7 +101,7 @@ def test_every_visible_assert_in_the_covered_exercises_has_a_message():
             text = re.sub(r"\\\n\s*", " ", visible_only(cell.source))
             for statement in re.findall(r"^assert .*(?:\n[ \t]+.*)*", text, re.M):
                 depth, message = 0, False
-                for i, ch in enumerate(statement):
+                for ch in statement:
                     depth += ch in "([{"
                     depth -= ch in ")]}"
                     if ch == "," and depth == 0:
