@@ -25,9 +25,10 @@ What the kernel sees (everything else of the machine does not exist for it):
 Limits (``prlimit``, per process, inherited by children): CPU seconds (RLIMIT_CPU), address space
 (RLIMIT_AS), file size (RLIMIT_FSIZE), no core dumps, and the number of processes (RLIMIT_NPROC).
 RLIMIT_NPROC is counted per real user id, and the kernel ignores it for root; so when grading runs as
-root the kernel runs as an otherwise unused uid (``UID_BASE + worker slot``: each parallel worker has
-its own, hence its own process budget). Grading as an ordinary user, bubblewrap puts the kernel in a
-user namespace of its own, where the count is per sandbox.
+root each kernel runs as a uid no other kernel on the machine has had since boot (:func:`fresh_uid`:
+its own process budget, and nothing another kernel left under its uid -- a keyring -- to read).
+Grading as an ordinary user, bubblewrap puts the kernel in a user namespace of its own, where the
+count is per sandbox.
 
 This module imports only the standard library: the launcher runs before every kernel.
 Killing what a cell left behind is in :mod:`coursetools.sandbox_reap`.
@@ -85,8 +86,45 @@ def running_as_root() -> bool:
 
 
 def kernel_uid(slot: int) -> int | None:
-    """The uid a kernel of worker ``slot`` runs as: a private one under root, else ours (None)."""
+    """The uid a kernel of worker ``slot`` runs as: a private one under root, else ours (None).
+
+    Grading kernels use :func:`fresh_uid` instead (a new uid per kernel); this one is for probes.
+    """
     return UID_BASE + slot if running_as_root() else None
+
+
+#: Where, as root, the next never-used kernel uid is kept (a tmpfs: cleared at reboot, when nothing
+#: a kernel uid owned -- processes, keyrings, IPC -- can persist any more).
+UID_COUNTER = Path(os.environ.get("COURSE_UID_COUNTER", "/run/coursetools-next-uid"))
+#: Fresh uids are taken from [UID_BASE + UID_PROBES, UID_LAST]; the first UID_PROBES are kernel_uid's.
+UID_PROBES = 1024
+UID_LAST = 2**32 - 3  # 2**32 - 1 is (uid_t) -1, and 65534 (nobody) is far below UID_BASE
+
+
+def fresh_uid() -> int:
+    """A uid no kernel on this machine has had since boot (as root; one per kernel).
+
+    Taken from a counter file under an ``flock``, so concurrent grading runs (other courses or
+    assignments) never share one: per-uid budgets (RLIMIT_NPROC) and per-uid state that outlives
+    the sandbox (the kernel's user keyring) belong to that one kernel alone.
+    """
+    import fcntl
+
+    UID_COUNTER.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(UID_COUNTER, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            uid = int(os.pread(fd, 32, 0).decode() or 0)
+        except ValueError:
+            uid = 0
+        if not UID_BASE + UID_PROBES <= uid <= UID_LAST:
+            uid = UID_BASE + UID_PROBES
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{uid + 1}\n".encode(), 0)
+        return uid
+    finally:
+        os.close(fd)
 
 
 def _package_dir(name: str) -> Path:

@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coursetools.sandbox import Limits, sandbox_argv
+from coursetools.sandbox import Limits, fresh_uid, sandbox_argv
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class LaunchConfig:
     runtime_dir: str         # jupyter runtime folder: connection file + IPC sockets (read-write)
     log_file: str            # the kernel's stdout/stderr (outside the sandbox)
     sandboxed: bool = True   # False: --unsafe (limits only, no isolation)
+    fresh_uid: bool = False  # as root: a never-used uid for each kernel (sandbox.fresh_uid), not ``uid``
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))
@@ -95,11 +96,12 @@ def launch(config: LaunchConfig, connection_file: str) -> None:
     os.dup2(log, 2)
     if not config.sandboxed:
         _exec_unsandboxed(kernel, config.limits)
+    uid = fresh_uid() if config.fresh_uid else config.uid
     # Files the kernel needs, made readable by its uid.
-    if config.uid is not None:
-        os.chown(config.runtime_dir, config.uid, config.uid)
-        os.chown(connection_file, config.uid, config.uid)
-    argv = sandbox_argv(kernel, cwd=cwd, limits=config.limits, uid=config.uid,
+    if uid is not None:
+        os.chown(config.runtime_dir, uid, uid)
+        os.chown(connection_file, uid, uid)
+    argv = sandbox_argv(kernel, cwd=cwd, limits=config.limits, uid=uid,
                         writable=(Path(config.runtime_dir),), seed=_seed(cwd, config.runtime_dir))
     os.execv(argv[0], argv)
 

@@ -220,3 +220,19 @@ def test_sandboxed_kernel_talks_over_ipc(tmp_path):
     text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
     assert text.split() == [str(work), "False"]
 
+
+
+def test_fresh_uids_are_never_shared_even_by_concurrent_runs(tmp_path, monkeypatch):
+    """Each kernel (as root) takes a uid from one flock'd counter: no two kernels of any runs share one."""
+    counter = tmp_path / "next-uid"
+    code = ("import os, sys; from coursetools import sandbox; "
+            "print(' '.join(str(sandbox.fresh_uid()) for _ in range(50)))")
+    env = {**os.environ, "COURSE_UID_COUNTER": str(counter)}
+    procs = [subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
+             for _ in range(4)]
+    uids = [int(u) for p in procs for u in p.communicate(timeout=60)[0].split()]
+    assert len(uids) == 200 == len(set(uids))
+    assert min(uids) >= sandbox.UID_BASE + sandbox.UID_PROBES  # above the probes' kernel_uid(slot)
+    counter.write_text("garbage")  # a damaged counter starts over above the probe uids
+    monkeypatch.setattr(sandbox, "UID_COUNTER", counter)
+    assert sandbox.fresh_uid() == sandbox.UID_BASE + sandbox.UID_PROBES

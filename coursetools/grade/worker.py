@@ -8,6 +8,7 @@ the worker's gradebook stay outside it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import sys
@@ -33,7 +34,11 @@ class WorkerSetup:
 
 
 def setup_worker(setup: WorkerSetup) -> None:
-    """The worker's kernel spec (the sandbox launcher), jupyter folders and log file."""
+    """The worker's kernel spec (the sandbox launcher), jupyter folders and log file.
+
+    The grader's own jupyter runtime folder (``rt``) is never visible to a kernel: each submission's
+    kernels get a fresh folder of their own (:func:`kernel_space`).
+    """
     import json
     import logging
     import warnings
@@ -46,10 +51,6 @@ def setup_worker(setup: WorkerSetup) -> None:
     os.chmod(runtime, 0o700)
     spec_dir = base / "jupyter" / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
-    launch = sandbox_kernel.LaunchConfig(limits=setup.options.limits, uid=sandbox.kernel_uid(setup.slot),
-                                         runtime_dir=str(runtime), log_file=str(base / "kernel.log"),
-                                         sandboxed=not setup.options.unsafe)
-    launch.write(base / "sandbox.json")
     (spec_dir / "kernel.json").write_text(json.dumps(sandbox_kernel.kernelspec(base / "sandbox.json")))
     os.environ.update(JUPYTER_PATH=str(base / "jupyter"), JUPYTER_RUNTIME_DIR=str(runtime),
                       JUPYTER_PLATFORM_DIRS="1", PYTHONWARNINGS="ignore")
@@ -119,20 +120,77 @@ def _copy_timestamp(folder: Path, dest: Path, notes: list[str]) -> None:
         notes.append("The submission time (timestamp.txt) could not be read; it is treated as on time.")
 
 
+def kernel_space(setup: WorkerSetup) -> Path:
+    """A fresh folder for one submission's kernels: ``rt/`` (connection file and IPC sockets, the
+    only host folder the kernel may write) and ``kernel.log`` (its stdout/stderr, outside the
+    sandbox). Its name is random (unguessable by other kernels); the launcher reads it from
+    ``sandbox.json``, rewritten here. :func:`remove_tree` deletes it when the submission is done."""
+    import tempfile
+
+    space = Path(tempfile.mkdtemp(prefix="k", dir=setup.base))  # 0700, owned by the grader
+    (space / "rt").mkdir(mode=0o700)
+    launch = sandbox_kernel.LaunchConfig(limits=setup.options.limits, uid=sandbox.kernel_uid(setup.slot),
+                                         runtime_dir=str(space / "rt"), log_file=str(space / "kernel.log"),
+                                         sandboxed=not setup.options.unsafe,
+                                         fresh_uid=sandbox.running_as_root() and not setup.options.unsafe)
+    partial = setup.base / ".sandbox.json.tmp"
+    launch.write(partial)
+    os.replace(partial, setup.base / "sandbox.json")
+    return space
+
+
+def remove_tree(path: Path) -> None:
+    """Delete ``path`` even where a kernel left folders without write or search permission."""
+    def unlock(func, name, _exc):
+        try:
+            os.chmod(os.path.dirname(name), 0o700)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o700)
+            func(name)
+        except OSError:
+            pass
+
+    shutil.rmtree(path, onerror=unlock)
+    if path.exists():
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _log_tail(path: Path, size: int = 2000) -> str:
+    """The last ``size`` bytes of the submission's own kernel log (never the whole file)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - size))
+            return f.read(size).decode(errors="replace")
+    except OSError:
+        return ""
+
+
 def _autograde(course: Course, job: Job, setup: WorkerSetup) -> str | None:
-    """nbgrader's autograde of the submission in ``course``; None, or why it failed (with logs)."""
+    """nbgrader's autograde of the submission in ``course``; None, or why it failed (with logs).
+
+    The submission's kernels run with a fresh runtime folder and log of their own, removed after.
+    """
     from ..nbapi import api
 
-    config = grading_config(course.config, setup.base / "rt", setup.options)  # one kernel at a time
-    with chdir(course.root):
-        result = api(course.root, config=config).autograde(job.assignment, job.student, force=True, create=True)
-    if result["success"]:
-        return None
-    log = (result.get("error") or "") + "\n" + (result.get("log") or "")
-    kernel_log = setup.base / "kernel.log"
-    if kernel_log.exists():
-        log += "\n--- kernel log ---\n" + kernel_log.read_text(errors="replace")[-2000:]
-    return "nbgrader autograde failed:\n" + log[-4000:]
+    space = kernel_space(setup)
+    try:
+        options = setup.options
+        limit = setup.templates[job.assignment].cell_timeout
+        if options.cell_timeout is None and limit:  # --timeout wins; else the canary's derived limit
+            options = dataclasses.replace(options, cell_timeout=limit)
+        config = grading_config(course.config, space / "rt", options)  # one kernel at a time
+        with chdir(course.root):
+            result = api(course.root, config=config).autograde(job.assignment, job.student, force=True,
+                                                               create=True)
+        if result["success"]:
+            return None
+        log = (result.get("error") or "") + "\n" + (result.get("log") or "")
+        tail = _log_tail(space / "kernel.log")
+        if tail:
+            log += "\n--- kernel log (this submission's) ---\n" + tail
+        return "nbgrader autograde failed:\n" + log[-4000:]
+    finally:
+        remove_tree(space)
 
 
 def _read_grades(course: Course, course_id: str, job: Job) -> tuple[float, str | None, list[NotebookGrades]]:
