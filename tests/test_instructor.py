@@ -384,6 +384,101 @@ def test_malformed_submissions_are_normalized_or_refused_once_and_listed(tmp_pat
     assert "rejected 01_divergences deeply_nested: " in capsys.readouterr().out
 
 
+def _runtime_writer(ctx: hostile.Context) -> bytes:
+    """Leaves answers, a broken connection file and log text in its kernel's runtime folder."""
+    nb = hostile.correct_notebook()
+    answer = hostile.cell(nb, "kl_normal")
+    attack = ("import os, sys\n"
+              "_cf = sys.argv[sys.argv.index('-f') + 1]\n"
+              "print('KERNEL-UID', os.getuid())\n"
+              f"open(os.path.join(os.path.dirname(_cf), 'answers.py'), 'w').write({answer.source!r})\n"
+              "os.write(2, b'INJECTED-BY-WRITER ' * 1000)\n"
+              "os.remove(_cf)\n"
+              "os.mkdir(_cf)\n")
+    answer.source = attack + answer.source
+    return hostile.dump(nb)
+
+
+def _runtime_reader(ctx: hostile.Context) -> bytes:
+    """Leaves kl_normal unanswered and runs whatever answers it finds in its runtime folder."""
+    nb = hostile.correct_notebook()
+    answer = hostile.cell(nb, "kl_normal")
+    answer.source = (hostile.cell(hostile.blank_notebook(), "kl_normal").source + "\n"
+                     "import glob, os, sys\n"
+                     "_rt = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
+                     "print('KERNEL-UID', os.getuid())\n"
+                     "for _p in glob.glob(os.path.join(_rt, '*answers.py')) + glob.glob(os.path.join(_rt, '..', '*', '*answers.py')):\n"
+                     "    exec(open(_p).read())\n")
+    return hostile.dump(nb)
+
+
+def _printed_uid(root: Path, student: str) -> int:
+    nb = nbformat.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    return int(text.split("KERNEL-UID", 1)[1].split()[0])
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_one_kernel_leaves_nothing_for_the_next(tmp_path):
+    """Issue 17, items 1-3: the runtime folder, log and uid of a kernel are its own. On one worker,
+    the writer's answers, its broken kernel.json and its log text never reach the reader."""
+    root = make_course(tmp_path / "course")
+    ctx = hostile.Context(course=root, victim="none")
+    for student, make in (("a_writer", _runtime_writer), ("b_reader", _runtime_reader)):
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_bytes(make(ctx))
+    one_worker = Options(workers=1, cell_timeout=10, submission_timeout=180,
+                         limits=Limits(cpu_seconds=15, memory_mb=3072))
+    outcomes = {o.student: o for o in grade(root, options=one_worker, say=quiet)}
+    assert outcomes["a_writer"].status == "graded"
+    reader = outcomes["b_reader"]
+    assert (reader.status, reader.score) == ("graded", hostile.FULL - 2), reader.reason
+    assert "INJECTED-BY-WRITER" not in reader.reason + " ".join(reader.notes)
+    if sandbox.running_as_root():  # a uid of its own per kernel, never one of the fixed probe uids
+        uids = {_printed_uid(root, s) for s in ("a_writer", "b_reader")}
+        assert len(uids) == 2 and min(uids) >= sandbox.UID_BASE + sandbox.UID_PROBES
+
+
+def test_cell_limit_follows_the_reference_solutions_slowest_cell(tmp_path):
+    from coursetools.grade.driver import CELL_LIMIT_FACTOR, CELL_LIMIT_FLOOR, cell_limit, slowest_cell
+
+    assert cell_limit(0.2, 60) == CELL_LIMIT_FLOOR                  # a fast solution: the floor
+    assert cell_limit(3.0, 60) == int(CELL_LIMIT_FACTOR * 3.0)      # a documented multiple
+    assert cell_limit(30.0, 60) == 60                               # never above the configured limit
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x"), nbformat.v4.new_code_cell("y"),
+                                         nbformat.v4.new_markdown_cell("z")])
+    nb.cells[0].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:00.000000Z",
+                                         "shell.execute_reply": "2026-01-01T00:00:01.500000Z"}
+    nb.cells[1].metadata["execution"] = {"iopub.execute_input": "2026-01-01T00:00:02.000000Z",
+                                         "shell.execute_reply": "2026-01-01T00:00:02.250000Z"}
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    assert slowest_cell(str(tmp_path)) == 1.5
+    assert slowest_cell(None) is None
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_a_looper_costs_the_derived_cell_limit_not_the_configured_one(tmp_path):
+    """Without --timeout, a cell may take 10x the reference solution's slowest cell (at least 10 s),
+    not the configured 60 s: an infinite loop costs seconds, and its feedback names the limit."""
+    root = make_course(tmp_path / "course")
+    folder = root / "submitted" / "looper" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    (folder / NOTEBOOK).write_bytes(hostile.BY_NAME["infinite_loop"].make(hostile.Context(root, "none")))
+    said = []
+    options = Options(workers=1, cell_timeout=None, submission_timeout=180, limits=Limits(cpu_seconds=60))
+    (looper,) = grade(root, options=options, say=said.append)
+    limit = int(next(line for line in said if "per cell" in line).split("-> ")[1].split()[0])
+    assert limit < 60
+    assert (looper.status, looper.score) == ("graded", 8.0)
+    assert looper.seconds < 60, "the loop was stopped at the derived limit"
+    nb = nbformat.read(root / "autograded" / "looper" / ASSIGNMENT / NOTEBOOK, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert any(f"{limit} seconds" in o.evalue for o in errors), [o.evalue for o in errors]
+
+
 # ----------------------------------------------------------------------------------------------
 # The hostile corpus, graded once for the module.
 

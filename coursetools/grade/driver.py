@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import math
 import os
 import shutil
 import tempfile
@@ -60,6 +61,36 @@ def _check(course: Course, names: list[str] | None, options: Options) -> list[st
 CANARY = "reference-canary"  # the student id the reference solution is graded under (never merged)
 
 
+#: A graded cell may take this many times the reference solution's slowest cell, and at least
+#: CELL_LIMIT_FLOOR seconds (start-up noise, a loaded machine), at most the configured Execute.timeout.
+CELL_LIMIT_FACTOR = 10.0
+CELL_LIMIT_FLOOR = 10
+
+
+def cell_limit(slowest: float, configured: int) -> int:
+    """Seconds per cell for students, from the reference solution's slowest cell on this machine."""
+    return int(min(configured, max(CELL_LIMIT_FLOOR, math.ceil(CELL_LIMIT_FACTOR * slowest))))
+
+
+def slowest_cell(folder: str | None) -> float | None:
+    """Seconds of the slowest code cell of the autograded notebooks in ``folder`` (nbclient's timing
+    metadata), or None when no cell has timing."""
+    from datetime import datetime
+
+    import nbformat
+
+    times = []
+    for path in sorted(Path(folder).glob("*.ipynb")) if folder else []:
+        for cell in nbformat.read(path, as_version=4).cells:
+            timing = cell.get("metadata", {}).get("execution", {})
+            start = timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started")
+            end = timing.get("shell.execute_reply")
+            if start and end:
+                parse = lambda t: datetime.fromisoformat(t.replace("Z", "+00:00"))  # noqa: E731
+                times.append((parse(end) - parse(start)).total_seconds())
+    return max(times) if times else None
+
+
 def _first_error(folder: str | None) -> str:
     """``ename: evalue`` of the first error output in an autograded folder's notebooks, or ''."""
     import nbformat
@@ -85,6 +116,7 @@ def _canary(templates: dict[str, Template], setups: list[WorkerSetup], options: 
 
     from ..release import solved_release
 
+    configured = int(Course(next(iter(templates.values())).root).config.Execute.get("timeout") or 60)
     jobs = []
     for a, template in templates.items():
         folder = run_dir / "canary" / a
@@ -96,6 +128,14 @@ def _canary(templates: dict[str, Template], setups: list[WorkerSetup], options: 
     failed = []
     for result in run_jobs(jobs, setups[:len(jobs)], options.submission_timeout):
         o, full = result.outcome, templates[result.outcome.assignment].max_score
+        if o.status == "graded" and o.score == full and options.cell_timeout is None:
+            slowest = slowest_cell(result.autograded)
+            if slowest is not None:
+                limit = cell_limit(slowest, configured)
+                templates[o.assignment].cell_timeout = limit
+                say(f"canary: {o.assignment}: slowest reference cell {slowest:.1f} s -> {limit} s per cell "
+                    f"({CELL_LIMIT_FACTOR:g}x, at least {CELL_LIMIT_FLOOR} s, at most {configured} s; --timeout "
+                    "sets it)")
         if o.status != "graded" or o.score != full:
             first = o.reason.strip().splitlines()[-1] if o.reason.strip() else _first_error(result.autograded)
             failed.append(f"{o.assignment}: the reference solution got {o.status} {o.score:g}/{full:g}"

@@ -31,6 +31,7 @@ class Template:
     root: Path              # scratch course: nbgrader_config.py, solutions/<a>, exercises/<a>, gradebook.db
     max_score: float
     course_id: str
+    cell_timeout: int | None = None     # derived from the reference solution's time (the canary)
 
 
 def _generate(root: Path, assignment: str, db_url: str | None = None) -> None:
