@@ -12,7 +12,7 @@ A hidden test cell says ``check("divergences.kl_normal", kl_normal)``. :func:`ch
    in any frame the submission can read), and raises ``AssertionError`` with a hint,
 5. publishes a record of the plain results (mime type :data:`MIME`).
 
-The record is what makes grading trustworthy: ``coursetools.verify.VerifyHiddenChecks`` runs in
+The record is what makes grading trustworthy: ``coursetools.preprocessors.VerifyHiddenChecks`` runs in
 nbgrader's own process, outside the student's kernel, rebuilds the inputs from the same seeds and
 judges the recorded numbers again with modules the submission never touched. Monkeypatched
 comparison functions, float subclasses, silenced tracebacks or a patched ``check`` therefore do
@@ -31,9 +31,10 @@ import math
 import pkgutil
 import types
 import zlib
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 

@@ -15,7 +15,7 @@ import inspect
 import math
 import re
 import warnings
-from collections import Counter, defaultdict
+from collections import Counter
 
 import torch
 
@@ -88,7 +88,7 @@ class CharNGram:
         self.grams: Counter = Counter()      # count(ctx c), keyed by the n characters
         self.contexts: Counter = Counter()   # count(ctx) = sum_c count(ctx c), keyed by n-1 characters
 
-    def fit(self, text: str) -> "CharNGram":
+    def fit(self, text: str) -> CharNGram:
         """Count every n-gram (context + next character) of ``text`` (cleaned first)."""
         text = START * (self.n - 1) + clean(text)
         self.grams.update(text[t - self.n + 1:t + 1] for t in range(self.n - 1, len(text)))

@@ -10,8 +10,17 @@ from scipy.special import logsumexp
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
-from course_lib.contrastive import (DigitEncoder, EncoderConfig, augment, few_labels, info_nce, linear_probe,
-                                    probe_features, simclr_loss, similarity_logits)
+from course_lib.contrastive import (
+    DigitEncoder,
+    EncoderConfig,
+    augment,
+    few_labels,
+    info_nce,
+    linear_probe,
+    probe_features,
+    simclr_loss,
+    similarity_logits,
+)
 
 
 def brute_force_info_nce(u, v, temperature):

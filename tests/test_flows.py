@@ -8,8 +8,20 @@ import pytest
 import torch
 from torch.distributions import Categorical, Independent, MixtureSameFamily, MultivariateNormal, Normal
 
-from course_lib.flows import (ActNorm, AffineCoupling, Flow, Gaussianize, Permute, Reverse, StandardNormal,
-                              dequantize, dequantized_nll, pixel_histogram, realnvp, ring_log_prob)
+from course_lib.flows import (
+    ActNorm,
+    AffineCoupling,
+    Flow,
+    Gaussianize,
+    Permute,
+    Reverse,
+    StandardNormal,
+    dequantize,
+    dequantized_nll,
+    pixel_histogram,
+    realnvp,
+    ring_log_prob,
+)
 
 
 def _randomized(layer: torch.nn.Module, seed: int = 0) -> torch.nn.Module:

@@ -9,8 +9,7 @@ import torch
 from torch import nn
 from torch.distributions import Categorical
 
-from course_lib.pixelcnn import (LEVELS, MaskedConv2d, PixelCNN, PixelCNNConfig, causal_mask,
-                                 pixelcnn_loss)
+from course_lib.pixelcnn import LEVELS, MaskedConv2d, PixelCNN, PixelCNNConfig, causal_mask, pixelcnn_loss
 
 KERNELS = [3, 5, 7, (2, 2), (4, 4), (3, 5), (5, 2), (1, 3), (2, 6)]
 

@@ -11,7 +11,6 @@ temperature, and the mean log-density the flow gives its own samples at that tem
 
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
