@@ -110,7 +110,7 @@ def _grade_options(g: argparse.ArgumentParser) -> None:
                    help="run student code WITHOUT the sandbox (only where bubblewrap is unavailable and "
                         "every submission is trusted); CPU and memory limits still apply")
     g.add_argument("--timeout", type=int, default=defaults.cell_timeout,
-                   help="seconds per cell (default: Execute.timeout of nbgrader_config.py)")
+                   help="seconds per cell (default: 10x the reference solution's slowest cell, 10 s to Execute.timeout)")
     g.add_argument("--submission-timeout", type=int, default=defaults.submission_timeout,
                    help="seconds per whole submission (default %(default)s)")
     g.add_argument("--memory", type=int, default=limits.memory_mb,

@@ -165,6 +165,24 @@ def _log_tail(path: Path, size: int = 2000) -> str:
         return ""
 
 
+def _cell_timeout(course: Course, job: Job, setup: WorkerSetup) -> int:
+    """Seconds per cell: --timeout, else the canary's limit for the assignment, else Execute.timeout."""
+    return int(setup.options.cell_timeout or setup.templates[job.assignment].cell_timeout
+               or course.config.Execute.get("timeout") or 60)
+
+
+def _timeout_note(folder: Path, limit: int) -> list[str]:
+    """A note naming the per-cell limit when a cell of the autograded notebooks timed out."""
+    import nbformat
+
+    for path in folder.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if any(o.get("ename") == "CellTimeoutError" for o in cell.get("outputs", [])):
+                return [f"A cell was stopped after {limit} seconds, the time limit for each cell "
+                        "(several times what the reference solution needs on the grading machine)."]
+    return []
+
+
 def _autograde(course: Course, job: Job, setup: WorkerSetup) -> str | None:
     """nbgrader's autograde of the submission in ``course``; None, or why it failed (with logs).
 
@@ -174,10 +192,7 @@ def _autograde(course: Course, job: Job, setup: WorkerSetup) -> str | None:
 
     space = kernel_space(setup)
     try:
-        options = setup.options
-        limit = setup.templates[job.assignment].cell_timeout
-        if options.cell_timeout is None and limit:  # --timeout wins; else the canary's derived limit
-            options = dataclasses.replace(options, cell_timeout=limit)
+        options = dataclasses.replace(setup.options, cell_timeout=_cell_timeout(course, job, setup))
         config = grading_config(course.config, space / "rt", options)  # one kernel at a time
         with chdir(course.root):
             result = api(course.root, config=config).autograde(job.assignment, job.student, force=True,
@@ -237,6 +252,7 @@ def grade_submission(job: Job, setup: WorkerSetup) -> Result:
         return Result(Outcome(status="error", reason=failure, notes=notes, **base))
     score, timestamp, notebooks = _read_grades(course, template.course_id, job)
     autograded = course.autograded(job.student, job.assignment)
+    notes += _timeout_note(autograded, _cell_timeout(course, job, setup))
     if notes:
         _prepend_notes(autograded, notes)
     outcome = Outcome(status="graded", score=score, notes=notes, review=review, **base)
