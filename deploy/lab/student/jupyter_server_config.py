@@ -8,13 +8,16 @@ The course script puts this folder first on ``JUPYTER_CONFIG_PATH``, so this fil
   up, delete the ``assignment_list`` lines here and in ``labconfig/page_config.json``). No
   ``gradebook.db`` is created. Validate stays.
 * Validate checks exercises only: on a notebook without nbgrader cells (a lecture) it answers with
-  a sentence instead of running the notebook and "passing".
+  a sentence instead of running the notebook and "passing"; for a failed cell its dialog shows the
+  error's last line (the assert's message: what was expected, what came back) before the code.
 * Lecture notebooks (``lectures/*.ipynb``) are read-only: saving one is refused with a sentence on
   how to keep a copy, so a ``git pull`` of the course never conflicts with a student's edits.
 * The file browser lists the lectures, the exercises and ``course_lib`` only.
 """
 
+import html
 import json
+import re
 from pathlib import Path, PurePosixPath
 
 from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
@@ -32,7 +35,7 @@ c.ServerApp.jpserver_extensions = {
 
 READ_ONLY = ("{path} is a course file and opens read-only (the course updates it). To keep your "
              "own version: File > Save Notebook As... and save it outside lectures/, for example "
-             "as my_{name}.")
+             "as my_{name}. (Validate checks exercises only.)")
 NOT_AN_EXERCISE = ("Validate checks exercises (exercises/NN_topic/NN_topic.ipynb). {path} has no "
                    "tests to check: it is a lecture or your own notebook.")
 
@@ -90,11 +93,26 @@ def _has_nbgrader_cells(fullpath: Path) -> bool:
 _validate_notebook = _validate.ValidateAssignmentHandler.validate_notebook
 
 
+def _key_line(error: str) -> str:
+    """The last line of a traceback, without colours: "AssertionError: <what was expected, got>"."""
+    plain = html.unescape(re.sub(r"<[^>]+>", "", re.sub(r"\x1b\[[0-9;]*m", "", error)))  # ANSI or HTML
+    lines = [line.strip() for line in plain.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
 def _validate_exercises_only(self, path):
     root = Path(self.root_dir).resolve()
     if not _has_nbgrader_cells((root / path).resolve()):
         return {"success": False, "value": NOT_AN_EXERCISE.format(path=path)}
-    return _validate_notebook(self, path)
+    result = _validate_notebook(self, path)
+    # The dialog shows each failed cell's source, then its traceback: put the assert's message
+    # first, so the line that says what was expected and what came back needs no scrolling.
+    if result.get("success") and isinstance(result.get("value"), dict):
+        for cell in result["value"].get("failed", []):
+            key = _key_line(cell.get("error", ""))
+            if key:
+                cell["source"] = f"{key}\n\n{cell.get('source', '')}"
+    return result
 
 
 _validate.ValidateAssignmentHandler.validate_notebook = _validate_exercises_only
