@@ -26,7 +26,7 @@ from course_lib.vae import VAE, VAEConfig
 # The lecture's two configurations (lectures/04_elbo_vae.ipynb, FULL = False / True): model, fit, and
 # the k of the training objective (1: the ELBO; k > 1: the IWAE bound, tighter on log p(x)).
 NOTEBOOK = (VAEConfig(latent_dim=8, hidden=128, level_rank=2),
-            FitConfig(epochs=150, batch_size=64, lr=1e-3, patience=25, progress=False), 1)
+            FitConfig(epochs=130, batch_size=64, lr=1e-3, patience=25, progress=False), 1)
 FULL = (VAEConfig(latent_dim=12, hidden=256, level_rank=3),
         FitConfig(epochs=600, batch_size=64, lr=1e-3, patience=25, progress=False), 8)
 
