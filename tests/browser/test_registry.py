@@ -64,6 +64,8 @@ def test_entry_has_an_oracle_that_names_the_numbers_the_widget_shows(name):
     assert list(shown) == list(explorer.values), f"{name}: the oracle's numbers differ from the widget's"
     assert shown == pytest.approx(explorer.values, rel=1e-6, abs=10 ** -(explorer.digits + 2)), (
         f"{name}: at its initial sliders the explorer disagrees with its oracle")
+    trained = set(getattr(oracle_module(entry(name)), "TRAINED", ()))
+    assert trained < set(shown), f"{name}: TRAINED {sorted(trained - set(shown))} are not numbers it shows"
 
 
 @pytest.mark.parametrize("name", NAMES)
