@@ -222,6 +222,7 @@ CASES: list[Case] = [
                 "    def __lt__(self, other): return True\n"
                 "    __le__ = __gt__ = __ge__ = __lt__\n"
                 "    def __abs__(self): return Agreeable(0.0)\n"
+                "    def item(self): return self\n"
                 "    def __sub__(self, other): return Agreeable(0.0)\n"
                 "    __rsub__ = __add__ = __radd__ = __mul__ = __rmul__ = __truediv__ = __sub__\n"
                 "    def __bool__(self): return True\n"
