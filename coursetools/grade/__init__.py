@@ -16,6 +16,11 @@ interrupted run started again grades only what is left (a result merged twice ov
 nothing is lost or counted twice), and a submission whose grading breaks is reported and skipped
 while the others go on.
 
+Before any student, a run holds the course's lock (``grading/.lock``: one run per course) and
+grades each assignment's reference solution in the same sandbox (the canary): it must get full
+marks, or the run stops; its slowest cell sets the per-cell time limit unless one is given. Each
+submission's kernels get a fresh runtime folder, log and (as root) uid, removed or retired after.
+
 Modules: :mod:`.state` (outcomes, worker results, records, what is left), :mod:`.scratch` (the
 scratch courses and their nbgrader config), :mod:`.worker` (one submission), :mod:`.pool` (the
 worker processes), :mod:`.merge` (the course's only writer), :mod:`.review` (patterns worth a
