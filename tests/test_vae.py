@@ -305,8 +305,9 @@ def test_the_iwae_judge_knows_the_variance_of_the_importance_weights():
 
 def _lecture_04_page():
     """Run the notebook cell that writes the VAE on one page; return its namespace."""
-    import nbformat
     from pathlib import Path
+
+    import nbformat
 
     notebook = nbformat.read(Path(__file__).resolve().parents[1] / "lectures" / "04_elbo_vae.ipynb", as_version=4)
     sources = [c.source for c in notebook.cells

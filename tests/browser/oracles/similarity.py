@@ -10,7 +10,6 @@ from scipy.special import logsumexp
 
 from course_lib.explorers.similarity import quick_embeddings
 
-
 # Numbers of the lecture's trained model: compared with this oracle on the quick build only.
 TRAINED = {"InfoNCE", "p(positive)"}
 
