@@ -4,6 +4,7 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
     Execute,
     IgnorePattern,
     LimitOutput,
@@ -11,7 +12,7 @@ from nbgrader.preprocessors import (
 )
 
 from coursetools.layout import COURSE_ID, RELEASE, SOURCE
-from coursetools.preprocessors import GuardGradeCells, VerifyHiddenChecks
+from coursetools.preprocessors import GuardGradeCells, VerifyHiddenChecks, WarningsToStdout
 
 c = get_config()  # noqa: F821 - provided by traitlets when nbgrader loads this file
 
@@ -23,12 +24,16 @@ c.CourseDirectory.release_directory = RELEASE    # exercises/
 c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
+# A Python warning on stderr (a correct answer calling torch.tensor() on a tensor) is not a failure:
+# WarningsToStdout turns warning-only stderr streams into stdout, right after Execute, both when
+# grading and when a student presses Validate (docs/instructors.md, "Warnings are not errors").
 # Re-judge hidden-test records in nbgrader's process, right after the notebook ran; then stop test
 # cells' execute_result outputs from counting as partial credit and cap output sizes.
 c.Autograde.autograde_preprocessors = [
-    Execute, VerifyHiddenChecks, GuardGradeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+    Execute, WarningsToStdout, VerifyHiddenChecks, GuardGradeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
+c.Validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, WarningsToStdout]
 
 # Keep huge outputs (a student printing 100 MB) out of the autograded notebook and feedback.
 c.LimitOutput.max_lines = 200

@@ -14,11 +14,14 @@ from course_grading import Failure, run_case
 from coursetools.layout import Course, assignments
 from coursetools.release import generate
 from coursetools.verify import required_checks
+from tests.alternatives import alternatives_for
 from tests.mutants import mutants_for
 from tests.nbgrading import ScratchCourse, exec_solution_cells, mutate, notebook_name, read_release, read_solution
 
 ASSIGNMENTS = assignments()
 MUTANTS = [pytest.param(a, m, id=f"{a}-{m.label}") for a in ASSIGNMENTS for m in mutants_for(a)]
+
+ALTERNATIVES = [pytest.param(a, alt, id=f"{a}-{alt.label}") for a in ASSIGNMENTS for alt in alternatives_for(a)]
 
 pytestmark = pytest.mark.grading
 
@@ -127,3 +130,44 @@ def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
         assert result["score"] < result["max_score"]
         for mutant in group:
             assert result["grades"][mutant.fails] == 0, (mutant.label, result["grades"])
+
+
+@pytest.mark.parametrize("assignment, alternative", ALTERNATIVES)
+def test_each_correct_alternative_passes_its_hidden_check(assignment, alternative):
+    namespace = exec_solution_cells(mutate(read_solution(assignment), alternative))
+    run_case(alternative.check, namespace[alternative.check.partition(".")[2]])
+
+
+def test_every_exercise_has_alternatives_and_one_that_warns():
+    for assignment in ASSIGNMENTS:
+        alternatives = alternatives_for(assignment)
+        assert alternatives, f"{assignment}: no correct alternatives in tests/alternatives/"
+        assert any(alt.warns for alt in alternatives), f"{assignment}: no alternative that prints a warning"
+
+
+def combined_alternatives(assignment: str) -> list[list]:
+    """Alternatives grouped like mutants: no submission holds two alternatives of the same cell."""
+    by_cell: dict[str, list] = {}
+    for alternative in alternatives_for(assignment):
+        by_cell.setdefault(alternative.cell, []).append(alternative)
+    rounds = max((len(v) for v in by_cell.values()), default=0)
+    return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if alternatives_for(a)])
+def test_autograded_alternatives_keep_full_marks(assignment, tmp_path):
+    """Correct work never scores 0, even when it prints a Python warning (WarningsToStdout)."""
+    course = ScratchCourse(tmp_path, assignment)
+    solution = read_solution(assignment)
+    groups = combined_alternatives(assignment)
+    for j, group in enumerate(groups):
+        nb = solution
+        for alternative in group:
+            nb = mutate(nb, alternative)
+        course.submit(f"alternatives{j}", nb)
+    manual = sum(c.metadata["nbgrader"].get("points", 0) for c in solution.cells
+                 if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
+    for j, group in enumerate(groups):
+        result = course.autograde(f"alternatives{j}")
+        assert result["score"] == result["max_score"] - manual, ([a.label for a in group], result["grades"])
