@@ -38,81 +38,19 @@ with size limits against zip bombs.
 
 from __future__ import annotations
 
-import csv
 import re
 import shutil
 import zipfile
 import zlib
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .collect_report import Report, Row
 from .layout import REPO, Course
+from .lms import LMS_FORMATS, STUDENT_ID, builtin_patterns, detect_lms  # noqa: F401 (part of collect's API)
 
-STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 MAX_NOTEBOOK = 32 * 2**20
 MAX_ZIP_TOTAL = 128 * 2**20
-
-
-def builtin_patterns(names: list[str]) -> list[tuple[str, str]]:
-    """(label, regex) pairs tried in order; ``names`` are the known assignments."""
-    known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or r"(?!x)x"
-    return [
-        ("moodle", r"^[^/]*?_(?P<student>\d+)_assignsubmission_file(?:_|/)"),
-        ("canvas", r"(?i)^[a-z]+(?:_late)?_(?P<student>\d+)_\d+_[^/]+$"),
-        ("named", rf"^(?:[^/]*/)?(?P<student>[A-Za-z0-9][\w.@+-]*?)[_\-. ]+(?P<assignment>{known})(?![A-Za-z0-9])[^/]*$"),
-        ("folder", r"^(?P<student>[A-Za-z0-9][\w.@+-]*)/(?:[^/]+/)*[^/]+$"),
-        ("reversed", rf"^(?P<assignment>{known})[_\-. ]+(?P<student>[A-Za-z0-9][\w.@+-]*?)\.(?:ipynb|zip)$"),
-    ]
-
-
-LMS_FORMATS = {"moodle": ("moodle",), "canvas": ("canvas",), "generic": ("named", "folder", "reversed")}
-
-
-def detect_lms(rels: list[str], names: list[str]) -> str:
-    """The export's format from all its file paths: moodle or canvas (whichever pattern fits more
-    files), generic when neither fits any; a tie is refused (ValueError: give ``--lms``)."""
-    patterns = dict(builtin_patterns(names))
-    fits = {f: sum(bool(re.search(patterns[f], rel)) for rel in rels) for f in ("moodle", "canvas")}
-    if not any(fits.values()):
-        return "generic"
-    if fits["moodle"] == fits["canvas"]:
-        raise ValueError(f"cannot tell the export's format: {fits['moodle']} files look like Moodle's and "
-                         f"as many like Canvas's; give --lms {'|'.join(LMS_FORMATS)}")
-    return max(fits, key=fits.get)
-
-
-@dataclass
-class Row:
-    source: str                 # path relative to the export folder
-    status: str                 # placed | updated | unchanged | superseded | unplaced | refused | ignored
-    student: str = ""
-    assignment: str = ""
-    notebook: str = ""
-    note: str = ""
-
-
-@dataclass
-class Report:
-    rows: list[Row] = field(default_factory=list)
-    lms: str = ""               # the export's format (moodle | canvas | generic), chosen once
-
-    def of(self, *statuses: str) -> list[Row]:
-        return [r for r in self.rows if r.status in statuses]
-
-    def summary(self) -> str:
-        counts = {}
-        for r in self.rows:
-            counts[r.status] = counts.get(r.status, 0) + 1
-        return ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "nothing found"
-
-    def write_csv(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["source", "status", "student", "assignment", "notebook", "note"])
-            for r in self.rows:
-                w.writerow([r.source, r.status, r.student, r.assignment, r.notebook, r.note])
 
 
 class _Unplaceable(Exception):

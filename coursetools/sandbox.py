@@ -44,11 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import REPO, SOURCE
+from .sandbox_uids import UID_BASE, UID_PROBES, fresh_uid  # noqa: F401 (part of sandbox's API)
 
 #: Where bubblewrap is looked up (tests point this at a missing file to see the refusal).
 BWRAP_ENV = "COURSE_BWRAP"
-#: First uid of the unprivileged users that kernels run as when grading as root.
-UID_BASE = 1_900_000_000
 #: Where the working-copy seed is mounted inside the sandbox.
 SEED_MOUNT = "/run/course-seed"
 SYSTEM_DIRS = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
@@ -91,40 +90,6 @@ def kernel_uid(slot: int) -> int | None:
     Grading kernels use :func:`fresh_uid` instead (a new uid per kernel); this one is for probes.
     """
     return UID_BASE + slot if running_as_root() else None
-
-
-#: Where, as root, the next never-used kernel uid is kept (a tmpfs: cleared at reboot, when nothing
-#: a kernel uid owned -- processes, keyrings, IPC -- can persist any more).
-UID_COUNTER = Path(os.environ.get("COURSE_UID_COUNTER", "/run/coursetools-next-uid"))
-#: Fresh uids are taken from [UID_BASE + UID_PROBES, UID_LAST]; the first UID_PROBES are kernel_uid's.
-UID_PROBES = 1024
-UID_LAST = 2**32 - 3  # 2**32 - 1 is (uid_t) -1, and 65534 (nobody) is far below UID_BASE
-
-
-def fresh_uid() -> int:
-    """A uid no kernel on this machine has had since boot (as root; one per kernel).
-
-    Taken from a counter file under an ``flock``, so concurrent grading runs (other courses or
-    assignments) never share one: per-uid budgets (RLIMIT_NPROC) and per-uid state that outlives
-    the sandbox (the kernel's user keyring) belong to that one kernel alone.
-    """
-    import fcntl
-
-    UID_COUNTER.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(UID_COUNTER, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
-            uid = int(os.pread(fd, 32, 0).decode() or 0)
-        except ValueError:
-            uid = 0
-        if not UID_BASE + UID_PROBES <= uid <= UID_LAST:
-            uid = UID_BASE + UID_PROBES
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{uid + 1}\n".encode(), 0)
-        return uid
-    finally:
-        os.close(fd)
 
 
 def _package_dir(name: str) -> Path:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from coursetools import sandbox, sandbox_kernel, sandbox_reap
+from coursetools import sandbox, sandbox_kernel, sandbox_reap, sandbox_uids
 from coursetools.layout import REPO, SOURCE
 
 pytestmark = pytest.mark.skipif(sandbox.problem() is not None, reason=f"no sandbox here: {sandbox.problem()}")
@@ -234,5 +234,5 @@ def test_fresh_uids_are_never_shared_even_by_concurrent_runs(tmp_path, monkeypat
     assert len(uids) == 200 == len(set(uids))
     assert min(uids) >= sandbox.UID_BASE + sandbox.UID_PROBES  # above the probes' kernel_uid(slot)
     counter.write_text("garbage")  # a damaged counter starts over above the probe uids
-    monkeypatch.setattr(sandbox, "UID_COUNTER", counter)
+    monkeypatch.setattr(sandbox_uids, "UID_COUNTER", counter)
     assert sandbox.fresh_uid() == sandbox.UID_BASE + sandbox.UID_PROBES
