@@ -222,10 +222,26 @@ def run_case(name: str, fn: Callable) -> list:
                 raise
             except Exception as err:  # the student's error, reported as a failed test
                 raise Failure(f"calling your function raised {type(err).__name__}: {err}") from err
+        _check_unmodified(inputs, args)
         plain = to_plain(result)
         case.judge(inputs, plain)
         outputs.append(plain)
     return outputs
+
+
+def _check_unmodified(inputs: dict, args: dict) -> None:
+    """Fail when the submission changed a tensor argument in place (``x -= mean``, ``x.sub_(...)``)."""
+    for key, before in inputs.items():
+        after = args.get(key)
+        if not isinstance(before, torch.Tensor) or not isinstance(after, torch.Tensor):
+            continue
+        same = before.shape == after.shape and before.dtype == after.dtype
+        if same:
+            a, b = before.detach(), after.detach()
+            same = bool(((a == b) | (a != a) & (b != b)).all()) if a.is_floating_point() else torch.equal(a, b)
+        if not same:
+            raise Failure(f"your function changed its argument {key!r} in place; the caller's tensor must "
+                          "stay as it was (work on a copy: x - mean, not x -= mean or x.sub_(mean))")
 
 
 @one_thread

@@ -79,7 +79,7 @@ def _judge_tv_normal(inputs: dict, output) -> None:
 
 # --- kl_mvn ------------------------------------------------------------------------------------
 
-B, D = 3, 3
+B, D = 4, 3  # batch differs from d: reading d from the batch axis shows
 
 
 def _spd(g: torch.Generator) -> torch.Tensor:

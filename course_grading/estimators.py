@@ -111,6 +111,25 @@ def _rand(g: torch.Generator, lo: float, hi: float) -> list[float]:
     return (lo + (hi - lo) * torch.rand(D, generator=g, dtype=torch.float64)).tolist()
 
 
+def _seeded_runs(fn, f, mu, log_sigma, seed: int, **kwargs) -> torch.Tensor:
+    """[two calls with equally seeded generators agree, a different seed gives another result], as 1.0/0.0."""
+    def run(s):
+        out = fn(f, mu, log_sigma, 64, generator=torch.Generator().manual_seed(s), **kwargs)
+        return torch.cat([torch.as_tensor(t).detach().reshape(-1).double() for t in out])
+    a, b, c = run(seed), run(seed), run(seed + 1)
+    return torch.tensor([float(torch.equal(a, b)), float(not torch.equal(a, c))], dtype=torch.float64)
+
+
+def _judge_seeded(fn_name: str, flags) -> None:
+    same, different = (bool(x == 1) for x in as_tensor(flags, (2,), f"the generator probe of {fn_name}").tolist())
+    if not same:
+        raise Failure(f"{fn_name}: two calls with equally seeded generators gave different results: draw "
+                      "every random number from `generator` (torch.randn(..., generator=generator))")
+    if not different:
+        raise Failure(f"{fn_name}: generators with different seeds gave the same result: draw the noise "
+                      "from `generator`")
+
+
 def _summary(fn_name: str, result, n: int) -> tuple:
     if type(result) is not tuple or len(result) != 2:
         raise Failure(f"{fn_name} must return the tuple (grad_mu, grad_log_sigma)")
@@ -174,6 +193,14 @@ def _judge_one(label: str, items, f, mu, sigma, n: int, kind: str, baseline: flo
         # moment); its distribution is skewed for these heavy tails, so allow at least twice var.
         mu4 = m[3] - 4 * m[0] * m[2] + 6 * m[0] ** 2 * m[1] - 3 * m[0] ** 4
         ceiling = np.maximum(ref_var + Z * np.sqrt(np.maximum(mu4 - ref_var ** 2, 0) / n), 2 * ref_var) + 1e-12
+        # A correct estimator's per-sample estimates vary: at least half the textbook variance (or
+        # that variance minus Z standard errors, if lower). Copies of one average, or a baseline
+        # computed from the same samples, vary less.
+        floor = np.minimum(ref_var - Z * np.sqrt(np.maximum(mu4 - ref_var ** 2, 0) / n), 0.5 * ref_var)
+        if (var < floor).any():
+            raise Failure(f"{label}: the per-sample estimates of {name} vary less than the estimator's own "
+                          "noise allows: return one estimate per sample (row i from z_i alone), not an average "
+                          "or a baseline computed from the samples themselves")
         if (var > ceiling).any():
             raise Failure(f"{label}: the per-sample estimates of {name} vary more than the "
                           + ("score-function estimator's (is the baseline subtracted from f?)" if kind == "score"
@@ -215,12 +242,14 @@ def _call_score(fn, inputs: dict):
     result = fn(inputs["offset"], inputs["mu"], inputs["baseline_log_sigma"], N_SCORE, generator=gen,
                 baseline=inputs["baseline"])
     out.append(_summary("score_function_grad with a baseline", result, N_SCORE))
+    out.append(_seeded_runs(fn, inputs["fs"][1], inputs["mu"], inputs["log_sigma"], inputs["seed"] + 7))
     return tuple(out)
 
 
 @one_thread
 def _judge_score(inputs: dict, output) -> None:
-    parts = as_items(output, 4, "the probe of score_function_grad")
+    parts = as_items(output, 5, "the probe of score_function_grad")
+    _judge_seeded("score_function_grad", parts[4])
     mu, sigma = inputs["mu"].numpy(), inputs["log_sigma"].exp().numpy()
     labels = ("f(z) = sum a z^2 + c z + 3", "f(z) = sum sin(z)", "f(z) = sum 1[z > t] (a step function)")
     for i, (label, f) in enumerate(zip(labels, inputs["fs"])):
@@ -246,12 +275,14 @@ def _call_path(fn, inputs: dict):
     for i, f in enumerate(inputs["fs"]):
         gen = torch.Generator().manual_seed(inputs["seed"] + i)
         out.append(_summary("pathwise_grad", fn(f, inputs["mu"], inputs["log_sigma"], N_PATH, generator=gen), N_PATH))
+    out.append(_seeded_runs(fn, inputs["fs"][1], inputs["mu"], inputs["log_sigma"], inputs["seed"] + 7))
     return tuple(out)
 
 
 @one_thread
 def _judge_path(inputs: dict, output) -> None:
-    parts = as_items(output, 2, "the probe of pathwise_grad")
+    parts = as_items(output, 3, "the probe of pathwise_grad")
+    _judge_seeded("pathwise_grad", parts[2])
     mu, sigma = inputs["mu"].numpy(), inputs["log_sigma"].exp().numpy()
     for i, (label, f) in enumerate(zip(("f(z) = sum a z^2 + c z + 20", "f(z) = sum sin(z)"), inputs["fs"])):
         _judge_one(f"pathwise_grad with {label}", as_items(parts[i], 4, label), f, mu, sigma, N_PATH, "path")

@@ -34,4 +34,7 @@ MUTANTS = [
     Mutant("standard error without the square root of N", "kl_monte_carlo",
            "r.std() / math.sqrt(r.shape[0])", "r.std() / r.shape[0]",
            "divergences.kl_monte_carlo", "test_kl_monte_carlo"),
+    Mutant("multivariate KL reading d from the batch axis", "kl_mvn",
+           "d = mu_p.shape[-1]", "d = mu_p.shape[0]",
+           "divergences.kl_mvn", "test_kl_mvn"),
 ]

@@ -23,4 +23,7 @@ MUTANTS = [
     Mutant("decoder subtracts the mean", "pca_reconstruct",
            "return mean + z @ components", "return z @ components - mean",
            "pca.pca_reconstruct", "test_pca_reconstruct"),
+    Mutant("PCA centring its input in place", "pca",
+           "xc = x - mean", "xc = x.sub_(mean)",
+           "pca.pca", "test_pca"),
 ]
