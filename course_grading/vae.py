@@ -35,6 +35,18 @@ Z = 5.5  # width of the confidence bands, in standard errors
 N_SAMPLES, L_REPARAM = 4000, 5
 
 
+def _require_seeded(fn_name: str, run) -> None:
+    """The documented use of ``generator``: ``run(seed)`` twice with one seed agrees, another seed differs."""
+    with torch.no_grad():
+        a, b, c = (torch.as_tensor(run(s)).detach().double().reshape(-1) for s in (11, 11, 12))
+    if not torch.equal(a, b):
+        raise Failure(f"{fn_name}: two calls with equally seeded generators gave different results: draw "
+                      "every random number from `generator` (torch.randn(..., generator=generator))")
+    if torch.equal(a, c):
+        raise Failure(f"{fn_name}: generators with different seeds gave the same result: draw the noise "
+                      "from `generator`")
+
+
 def _reparam_inputs(g: torch.Generator) -> dict:
     mu = 2 * torch.randn(L_REPARAM, generator=g, dtype=torch.float64)
     # log-variances away from 0, so that a variance mistaken for a standard deviation shows
@@ -51,6 +63,8 @@ def _call_reparameterize(fn, inputs: dict):
     log_var_leaf = inputs["log_var"].clone().requires_grad_(True)
     mu = mu_leaf.expand(N_SAMPLES, L_REPARAM)            # n rows of the same Gaussian
     log_var = log_var_leaf.expand(N_SAMPLES, L_REPARAM)
+    _require_seeded("reparameterize", lambda s: fn(inputs["mu"], inputs["log_var"],
+                                                   generator=torch.Generator().manual_seed(s)))
     z = fn(mu, log_var, generator=torch.Generator().manual_seed(inputs["seed"]))
     if type(z) is not torch.Tensor or tuple(z.shape) != (N_SAMPLES, L_REPARAM):
         raise Failure(f"reparameterize(mu, log_var) must return a tensor of the shape of mu, "
@@ -205,6 +219,8 @@ def _gaussian_kl(mean_q, var_q, mean_p, cov_p) -> torch.Tensor:
 @one_thread
 def _call_bound(fn, inputs: dict):
     """Evaluate the bound with the exact posterior and with the imperfect encoder."""
+    _require_seeded(getattr(fn, "__name__", "your function"), lambda s: fn(
+        inputs["x"], inputs["other"], inputs["decoder"], 8, generator=torch.Generator().manual_seed(s)))
     out = []
     for i, name in enumerate(("exact", "other")):
         gen = torch.Generator().manual_seed(inputs["seed"] + i)
@@ -260,9 +276,53 @@ def _log_second_moment(q_mean, q_var, post_mean, post_cov) -> torch.Tensor:
     return const - 0.5 * c0 - 0.5 * torch.logdet(prec) + 0.5 * quad
 
 
+SHIFT = -1000.0  # log p(x | z) moved by this much: exp(log w) underflows to 0 in float64
+
+
+class _ShiftedLikelihood:
+    """A distribution whose ``log_prob`` is the wrapped one's plus ``shift`` (everything else forwarded)."""
+
+    def __init__(self, dist, shift: float):
+        self.dist, self.shift = dist, shift
+
+    def log_prob(self, x):
+        return self.dist.log_prob(x) + self.shift
+
+    def __getattr__(self, name):
+        return getattr(self.__dict__["dist"], name)
+
+
+class _ShiftedDecoder:
+    def __init__(self, decoder, shift: float):
+        self.decoder, self.shift = decoder, shift
+
+    def __call__(self, z):
+        return _ShiftedLikelihood(self.decoder(z), self.shift)
+
+
+@one_thread
+def _call_iwae(fn, inputs: dict):
+    """The two bounds of ``_call_bound``, then the imperfect encoder's again with every log-weight
+    moved by SHIFT (same generator seed, so the same samples): the bound must move by SHIFT exactly."""
+    exact_out, other_out = _call_bound(fn, inputs)
+    gen = torch.Generator().manual_seed(inputs["seed"] + 1)
+    with torch.no_grad():
+        shifted = fn(inputs["x"], inputs["other"], _ShiftedDecoder(inputs["decoder"], SHIFT), inputs["k"],
+                     generator=gen)
+    return exact_out, other_out, shifted
+
+
 @one_thread
 def _judge_iwae(inputs: dict, output) -> None:
-    exact_out, other_out = as_items(output, 2, "iwae_bound on the toy model")
+    exact_out, other_out, shifted_out = as_items(output, 3, "iwae_bound on the toy model")
+    other = as_tensor(other_out, (B_TOY,), "iwae_bound with an imperfect encoder")
+    shifted = as_tensor(shifted_out, (B_TOY,), "iwae_bound with log-weights near -1000")
+    if not bool(torch.isfinite(shifted).all()) or bool(((shifted - other) - SHIFT).abs().max() > 1e-6):
+        raise Failure("iwae_bound with log-weights near -1000 (log p(x | z) lowered by 1000) must be the "
+                      "bound without that shift, minus 1000; got "
+                      f"{[round(v, 4) for v in shifted.tolist()]} for {[round(v - 1000, 4) for v in other.tolist()]}. "
+                      "exp(-1000) underflows to 0: compute log (1/k) sum_i w_i as logsumexp_i(log w_i) - log k "
+                      "(subtract the largest log-weight before exponentiating), never log(mean(exp(log w))).")
     k = inputs["k"]
     evidence, post_mean, post_cov, q_mean, q_var = _exact_quantities(inputs, inputs["exact"])
     actual = as_tensor(exact_out, (B_TOY,), "iwae_bound with the exact posterior as encoder")
@@ -289,5 +349,5 @@ CASES = {
     "reparameterize": Case(_reparam_inputs, _judge_reparameterize, REFERENCES, call=_call_reparameterize),
     "gaussian_kl_standard": Case(_kl_inputs, _judge_kl, REFERENCES),
     "elbo": Case(lambda g: _toy_inputs(g, K_ELBO), _judge_elbo, REFERENCES, call=_call_bound),
-    "iwae_bound": Case(lambda g: _toy_inputs(g, K_IWAE), _judge_iwae, REFERENCES, call=_call_bound),
+    "iwae_bound": Case(lambda g: _toy_inputs(g, K_IWAE), _judge_iwae, REFERENCES, call=_call_iwae),
 }

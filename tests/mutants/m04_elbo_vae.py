@@ -32,4 +32,15 @@ MUTANTS = [
     Mutant("IWAE weights without the prior term log p(z)", "iwae_bound",
            "log_w = decoder(z).log_prob(x) + log_prior - log_q", "log_w = decoder(z).log_prob(x) - log_q",
            "vae.iwae_bound", "test_iwae_bound"),
+    # issue 11: hidden checks that stand on their own (generator use, log-weights near -1000)
+    Mutant("reparameterize ignoring its generator", "reparameterize",
+           "device=mu.device, generator=generator)", "device=mu.device)",
+           "vae.reparameterize", "test_reparameterize"),
+    Mutant("ELBO drawing its samples without the generator", "elbo",
+           "log_var.expand(k, *log_var.shape), generator)", "log_var.expand(k, *log_var.shape))",
+           "vae.elbo", "test_elbo"),
+    Mutant("IWAE by the naive log(mean(exp(log w)))", "iwae_bound",
+           "    return torch.logsumexp(log_w, dim=0) - math.log(k)",
+           "    return torch.log(torch.exp(log_w).mean(dim=0))",
+           "vae.iwae_bound", "test_iwae_bound"),
 ]
