@@ -121,6 +121,16 @@ def _gp_inputs(g: torch.Generator) -> dict:
 def _call_gp(fn, inputs: dict):
     critic = TanhCritic(inputs["weight"].clone(), inputs["bias"].clone(), inputs["out"].clone())
     real, fake = inputs["real"].clone(), inputs["fake"].clone()
+    def seeded(seed):   # the documented use of generator: equal seeds agree, different seeds differ
+        fresh = TanhCritic(inputs["weight"].clone(), inputs["bias"].clone(), inputs["out"].clone())
+        return fn(fresh, real.clone(), fake.clone(), generator=torch.Generator().manual_seed(seed)).detach()
+    a, b, c = seeded(inputs["seed"] + 1), seeded(inputs["seed"] + 1), seeded(inputs["seed"] + 2)
+    if not torch.equal(a, b):
+        raise Failure("one_sided_gradient_penalty: two calls with equally seeded generators gave different "
+                      "results: draw eps from `generator` (torch.rand(..., generator=generator))")
+    if torch.equal(a, c):
+        raise Failure("one_sided_gradient_penalty: generators with different seeds gave the same result: "
+                      "draw eps from `generator`")
     penalty = fn(critic, real, fake, generator=torch.Generator().manual_seed(inputs["seed"]))
     if not torch.equal(real, inputs["real"]) or not torch.equal(fake, inputs["fake"]):
         raise Failure("one_sided_gradient_penalty modified real or fake in place: build new tensors instead")

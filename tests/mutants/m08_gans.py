@@ -23,4 +23,9 @@ MUTANTS = [
            "discriminator_step_loss",
            "fake = generator_net(z).detach()", "fake = generator_net(z)",
            "gan.discriminator_step_loss", "test_discriminator_step_loss"),
+    # issue 11: the documented use of generator
+    Mutant("gradient penalty drawing eps without the generator", "one_sided_gradient_penalty",
+           "eps = torch.rand(real.shape[0], 1, generator=generator, dtype=real.dtype, device=real.device)",
+           "eps = torch.rand(real.shape[0], 1, dtype=real.dtype, device=real.device)",
+           "gan.one_sided_gradient_penalty", "test_one_sided_gradient_penalty"),
 ]
