@@ -132,6 +132,7 @@ def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
             assert result["grades"][mutant.fails] == 0, (mutant.label, result["grades"])
 
 
+@pytest.mark.slow  # in process, like the mutants: 0.1-4 s each
 @pytest.mark.parametrize("assignment, alternative", ALTERNATIVES)
 def test_each_correct_alternative_passes_its_hidden_check(assignment, alternative):
     namespace = exec_solution_cells(mutate(read_solution(assignment), alternative))
