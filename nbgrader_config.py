@@ -4,7 +4,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
-    ClearOutput,
     Execute,
     IgnorePattern,
     LimitOutput,
@@ -25,15 +24,15 @@ c.Execute.timeout = 60
 c.Execute.interrupt_on_timeout = True
 
 # A Python warning on stderr (a correct answer calling torch.tensor() on a tensor) is not a failure:
-# WarningsToStdout turns warning-only stderr streams into stdout, right after Execute, both when
-# grading and when a student presses Validate (docs/instructors.md, "Warnings are not errors").
+# WarningsToStdout turns warning-only stderr streams into stdout, right after Execute, when grading
+# (docs/instructors.md, "Warnings are not errors"; Validate is not covered: nbgrader's
+# Validator.preprocessors is not configurable).
 # Re-judge hidden-test records in nbgrader's process, right after the notebook ran; then stop test
 # cells' execute_result outputs from counting as partial credit and cap output sizes.
 c.Autograde.autograde_preprocessors = [
     Execute, WarningsToStdout, VerifyHiddenChecks, GuardGradeCells, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
     SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
 ]
-c.Validator.preprocessors = [CheckCellMetadata, ClearOutput, Execute, WarningsToStdout]
 
 # Keep huge outputs (a student printing 100 MB) out of the autograded notebook and feedback.
 c.LimitOutput.max_lines = 200

@@ -30,7 +30,7 @@ def test_other_stderr_stays_stderr():
         assert streams(text) == [("stderr", text)]
 
 
-def test_the_course_config_uses_it_for_autograde_and_validate():
+def test_the_course_config_uses_it_for_autograde():
     from traitlets.config import Config
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -40,4 +40,3 @@ def test_the_course_config_uses_it_for_autograde_and_validate():
     loader = PyFileConfigLoader("nbgrader_config.py", path=str(REPO))
     config.merge(loader.load_config())
     assert WarningsToStdout in config.Autograde.autograde_preprocessors
-    assert WarningsToStdout in config.Validator.preprocessors
