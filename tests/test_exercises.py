@@ -101,15 +101,15 @@ def test_the_unmutated_solution_passes_every_check_in_process(assignment):
         run_case(name, namespace[name.partition(".")[2]])
 
 
-def combined_submissions(assignment: str) -> list[list]:
-    """Mutants grouped so that no submission holds two mutants of the same cell.
+def by_cell_rounds(edits: list) -> list[list]:
+    """Cell edits (mutants or alternatives) grouped so that no submission holds two edits of one cell.
 
-    Mutants of different functions do not interact, so submission j carries the j-th mutant of
-    every cell: as many autograding runs as the most-mutated cell has mutants, not one per mutant.
+    Edits of different functions do not interact, so submission j carries the j-th edit of every
+    cell: as many autograding runs as the most-edited cell has edits, not one per edit.
     """
     by_cell: dict[str, list] = {}
-    for mutant in mutants_for(assignment):
-        by_cell.setdefault(mutant.cell, []).append(mutant)
+    for edit in edits:
+        by_cell.setdefault(edit.cell, []).append(edit)
     rounds = max((len(v) for v in by_cell.values()), default=0)
     return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
 
@@ -119,7 +119,7 @@ def combined_submissions(assignment: str) -> list[list]:
 def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
     course = ScratchCourse(tmp_path, assignment)
     solution = read_solution(assignment)
-    groups = combined_submissions(assignment)
+    groups = by_cell_rounds(mutants_for(assignment))
     for j, group in enumerate(groups):
         nb = solution
         for mutant in group:
@@ -146,22 +146,13 @@ def test_every_exercise_has_alternatives_and_one_that_warns():
         assert any(alt.warns for alt in alternatives), f"{assignment}: no alternative that prints a warning"
 
 
-def combined_alternatives(assignment: str) -> list[list]:
-    """Alternatives grouped like mutants: no submission holds two alternatives of the same cell."""
-    by_cell: dict[str, list] = {}
-    for alternative in alternatives_for(assignment):
-        by_cell.setdefault(alternative.cell, []).append(alternative)
-    rounds = max((len(v) for v in by_cell.values()), default=0)
-    return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if alternatives_for(a)])
 def test_autograded_alternatives_keep_full_marks(assignment, tmp_path):
     """Correct work never scores 0, even when it prints a Python warning (WarningsToStdout)."""
     course = ScratchCourse(tmp_path, assignment)
     solution = read_solution(assignment)
-    groups = combined_alternatives(assignment)
+    groups = by_cell_rounds(alternatives_for(assignment))
     for j, group in enumerate(groups):
         nb = solution
         for alternative in group:
