@@ -47,7 +47,7 @@ from pathlib import Path
 
 from .collect_report import Report, Row
 from .layout import REPO, Course
-from .lms import LMS_FORMATS, STUDENT_ID, builtin_patterns, detect_lms  # noqa: F401 (part of collect's API)
+from .lms import LMS_FORMATS, STUDENT_ID, builtin_patterns, detect_lms
 
 MAX_NOTEBOOK = 32 * 2**20
 MAX_ZIP_TOTAL = 128 * 2**20

@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .layout import REPO, SOURCE
-from .sandbox_uids import UID_BASE, UID_PROBES, fresh_uid  # noqa: F401 (part of sandbox's API)
+from .sandbox_uids import UID_BASE
 
 #: Where bubblewrap is looked up (tests point this at a missing file to see the refusal).
 BWRAP_ENV = "COURSE_BWRAP"

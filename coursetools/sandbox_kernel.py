@@ -17,7 +17,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coursetools.sandbox import Limits, fresh_uid, sandbox_argv
+from coursetools.sandbox import Limits, sandbox_argv
+from coursetools.sandbox_uids import fresh_uid
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class LaunchConfig:
     runtime_dir: str         # jupyter runtime folder: connection file + IPC sockets (read-write)
     log_file: str            # the kernel's stdout/stderr (outside the sandbox)
     sandboxed: bool = True   # False: --unsafe (limits only, no isolation)
-    fresh_uid: bool = False  # as root: a never-used uid for each kernel (sandbox.fresh_uid), not ``uid``
+    fresh_uid: bool = False  # as root: a never-used uid for each kernel (sandbox_uids.fresh_uid), not ``uid``
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)))

@@ -114,19 +114,24 @@ def by_cell_rounds(edits: list) -> list[list]:
     return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
 
 
+def autograded_rounds(tmp_path, assignment: str, edits: list, name: str) -> list[tuple[list, dict]]:
+    """Submit the solution with each round of ``edits`` (see :func:`by_cell_rounds`) applied, autograde
+    every submission, and return (the round's edits, nbgrader's result) per round."""
+    course = ScratchCourse(tmp_path, assignment)
+    solution = read_solution(assignment)
+    groups = by_cell_rounds(edits)
+    for j, group in enumerate(groups):
+        nb = solution
+        for edit in group:
+            nb = mutate(nb, edit)
+        course.submit(f"{name}{j}", nb)
+    return [(group, course.autograde(f"{name}{j}")) for j, group in enumerate(groups)]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if mutants_for(a)])
 def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
-    course = ScratchCourse(tmp_path, assignment)
-    solution = read_solution(assignment)
-    groups = by_cell_rounds(mutants_for(assignment))
-    for j, group in enumerate(groups):
-        nb = solution
-        for mutant in group:
-            nb = mutate(nb, mutant)
-        course.submit(f"mutants{j}", nb)
-    for j, group in enumerate(groups):
-        result = course.autograde(f"mutants{j}")
+    for group, result in autograded_rounds(tmp_path, assignment, mutants_for(assignment), "mutants"):
         assert result["score"] < result["max_score"]
         for mutant in group:
             assert result["grades"][mutant.fails] == 0, (mutant.label, result["grades"])
@@ -150,16 +155,7 @@ def test_every_exercise_has_alternatives_and_one_that_warns():
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if alternatives_for(a)])
 def test_autograded_alternatives_keep_full_marks(assignment, tmp_path):
     """Correct work never scores 0, even when it prints a Python warning (WarningsToStdout)."""
-    course = ScratchCourse(tmp_path, assignment)
-    solution = read_solution(assignment)
-    groups = by_cell_rounds(alternatives_for(assignment))
-    for j, group in enumerate(groups):
-        nb = solution
-        for alternative in group:
-            nb = mutate(nb, alternative)
-        course.submit(f"alternatives{j}", nb)
-    manual = sum(c.metadata["nbgrader"].get("points", 0) for c in solution.cells
+    manual = sum(c.metadata["nbgrader"].get("points", 0) for c in read_solution(assignment).cells
                  if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
-    for j, group in enumerate(groups):
-        result = course.autograde(f"alternatives{j}")
+    for group, result in autograded_rounds(tmp_path, assignment, alternatives_for(assignment), "alternatives"):
         assert result["score"] == result["max_score"] - manual, ([a.label for a in group], result["grades"])

@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools import sandbox
+from coursetools import sandbox, sandbox_uids
 from coursetools.collect import collect
 from coursetools.feedback import export, feedback
 from coursetools.grade import GradingRefused, Options, Outcome, Result, digest, grade, merge, read_state
@@ -438,7 +438,7 @@ def test_one_kernel_leaves_nothing_for_the_next(tmp_path):
     assert "INJECTED-BY-WRITER" not in reader.reason + " ".join(reader.notes)
     if sandbox.running_as_root():  # a uid of its own per kernel, never one of the fixed probe uids
         uids = {_printed_uid(root, s) for s in ("a_writer", "b_reader")}
-        assert len(uids) == 2 and min(uids) >= sandbox.UID_BASE + sandbox.UID_PROBES
+        assert len(uids) == 2 and min(uids) >= sandbox_uids.UID_BASE + sandbox_uids.UID_PROBES
 
 
 def test_cell_limit_follows_the_reference_solutions_slowest_cell(tmp_path):

@@ -225,14 +225,14 @@ def test_sandboxed_kernel_talks_over_ipc(tmp_path):
 def test_fresh_uids_are_never_shared_even_by_concurrent_runs(tmp_path, monkeypatch):
     """Each kernel (as root) takes a uid from one flock'd counter: no two kernels of any runs share one."""
     counter = tmp_path / "next-uid"
-    code = ("import os, sys; from coursetools import sandbox; "
-            "print(' '.join(str(sandbox.fresh_uid()) for _ in range(50)))")
+    code = ("import os, sys; from coursetools import sandbox_uids; "
+            "print(' '.join(str(sandbox_uids.fresh_uid()) for _ in range(50)))")
     env = {**os.environ, "COURSE_UID_COUNTER": str(counter)}
     procs = [subprocess.Popen([PY, "-c", code], stdout=subprocess.PIPE, text=True, env=env, cwd=REPO)
              for _ in range(4)]
     uids = [int(u) for p in procs for u in p.communicate(timeout=60)[0].split()]
     assert len(uids) == 200 == len(set(uids))
-    assert min(uids) >= sandbox.UID_BASE + sandbox.UID_PROBES  # above the probes' kernel_uid(slot)
+    assert min(uids) >= sandbox_uids.UID_BASE + sandbox_uids.UID_PROBES  # above the probes' kernel_uid(slot)
     counter.write_text("garbage")  # a damaged counter starts over above the probe uids
     monkeypatch.setattr(sandbox_uids, "UID_COUNTER", counter)
-    assert sandbox.fresh_uid() == sandbox.UID_BASE + sandbox.UID_PROBES
+    assert sandbox_uids.fresh_uid() == sandbox_uids.UID_BASE + sandbox_uids.UID_PROBES
