@@ -12,14 +12,17 @@ STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,63}$")
 
 
 def builtin_patterns(names: list[str]) -> list[tuple[str, str]]:
-    """(label, regex) pairs tried in order; ``names`` are the known assignments."""
+    """(label, regex) pairs tried in order; ``names`` are the known assignments.
+
+    A file may carry the assignment's name or its notebook's (``ex`` + the assignment's name, e.g.
+    ``alice_ex01_divergences.ipynb``)."""
     known = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or r"(?!x)x"
     return [
         ("moodle", r"^[^/]*?_(?P<student>\d+)_assignsubmission_file(?:_|/)"),
         ("canvas", r"(?i)^[a-z]+(?:_late)?_(?P<student>\d+)_\d+_[^/]+$"),
-        ("named", rf"^(?:[^/]*/)?(?P<student>[A-Za-z0-9][\w.@+-]*?)[_\-. ]+(?P<assignment>{known})(?![A-Za-z0-9])[^/]*$"),
+        ("named", rf"^(?:[^/]*/)?(?P<student>[A-Za-z0-9][\w.@+-]*?)[_\-. ]+(?:ex)?(?P<assignment>{known})(?![A-Za-z0-9])[^/]*$"),
         ("folder", r"^(?P<student>[A-Za-z0-9][\w.@+-]*)/(?:[^/]+/)*[^/]+$"),
-        ("reversed", rf"^(?P<assignment>{known})[_\-. ]+(?P<student>[A-Za-z0-9][\w.@+-]*?)\.(?:ipynb|zip)$"),
+        ("reversed", rf"^(?:ex)?(?P<assignment>{known})[_\-. ]+(?P<student>[A-Za-z0-9][\w.@+-]*?)\.(?:ipynb|zip)$"),
     ]
 
 

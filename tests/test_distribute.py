@@ -43,14 +43,14 @@ def test_the_distribution_is_a_git_repository_with_every_file_committed(dist):
     status = subprocess.run(["git", "status", "--porcelain"], cwd=dist, capture_output=True, text=True, check=True)
     assert status.stdout == ""
     files = subprocess.run(["git", "ls-files"], cwd=dist, capture_output=True, text=True, check=True).stdout.split()
-    assert "exercises/01_divergences/01_divergences.ipynb" in files
+    assert "exercises/01_divergences/ex01_divergences.ipynb" in files
 
 
 def test_a_leaked_solution_is_refused_and_nothing_is_left_behind(tmp_path):
     course = tmp_path / "course"
     for folder in ("lectures", "exercises", "course_lib"):
         shutil.copytree(REPO / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    leaked = course / "exercises" / "01_divergences" / "01_divergences.ipynb"
+    leaked = course / "exercises" / "01_divergences" / "ex01_divergences.ipynb"
     nb = json.loads(leaked.read_text())
     nb["cells"][0]["source"] = "### BEGIN SOLUTION\nanswer\n### END SOLUTION\n"
     leaked.write_text(json.dumps(nb))

@@ -100,6 +100,8 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
         "alice.smith-01_divergences_final.ipynb": nb,                       # id with a dot, suffix
         "bob/01_divergences.ipynb": nb,                                     # a folder per student
         "01_divergences_carol.ipynb": nb,                                   # <assignment>_<id>
+        "hana_ex01_divergences.ipynb": nb,                                  # <id>_<notebook name>
+        "ex01_divergences_ivan.ipynb": nb,                                  # <notebook name>_<id>
         "notes.txt": b"not a notebook",
         "???.ipynb": nb,
     }
@@ -117,7 +119,7 @@ def test_collect_places_the_usual_lms_names_and_reports_the_rest(tmp_path):
     rows = list(csv.DictReader(open(course / "collected" / "collect-report.csv")))
     assert len(rows) == len(report.rows)
     placed = {(r.student, r.assignment) for r in report.of("placed")}
-    assert placed == {(s, ASSIGNMENT) for s in ["alice", "alice.smith", "bob", "carol", "dave", "erin"]}
+    assert placed == {(s, ASSIGNMENT) for s in ["alice", "alice.smith", "bob", "carol", "dave", "erin", "hana", "ivan"]}
     moodle, canvas = tmp_path / "moodle", tmp_path / "canvas"
     (moodle / "Jane Doe_123456_assignsubmission_file").mkdir(parents=True)
     (moodle / "Jane Doe_123456_assignsubmission_file" / "01_divergences.ipynb").write_bytes(nb)  # folder style
@@ -553,7 +555,7 @@ def test_status_counts_everything_and_lists_the_problems(corpus, capsys):
     rejected = sum(c.status == "rejected" for c in hostile.CASES)
     assert row[1:] == [str(len(hostile.CASES)), str(len(hostile.CASES) - rejected), str(rejected), "0", "0",
                        str(len(hostile.CASES))]
-    assert "invalid_json: 01_divergences.ipynb is not a valid notebook" in out
+    assert "invalid_json: ex01_divergences.ipynb is not a valid notebook" in out
     assert "calls_reference: review: calls course_lib reference code" in out
 
 

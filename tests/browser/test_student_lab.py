@@ -24,7 +24,7 @@ pytestmark = pytest.mark.browser
 
 STUDENT_CONFIG = REPO / "deploy" / "lab" / "student"
 APP_SETTINGS = REPO / "deploy" / "lab" / "settings"
-EXERCISE = "exercises/01_divergences/01_divergences.ipynb"
+EXERCISE = "exercises/01_divergences/ex01_divergences.ipynb"
 LECTURE = "lectures/01_divergences.ipynb"
 
 

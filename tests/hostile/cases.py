@@ -24,7 +24,7 @@ from coursetools.layout import REPO, Course
 from coursetools.release import solved_release
 
 ASSIGNMENT = "01_divergences"
-NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+NOTEBOOK = f"ex{ASSIGNMENT}.ipynb"
 FULL = 10.0
 
 
@@ -252,7 +252,7 @@ CASES: list[Case] = [
          "(nbgrader would read it as 2 points of partial credit per test)",
          _edit(_fake_partial_credit, base=blank_notebook), "graded", 0.0, ("NotImplementedError",)),
     Case("read_solutions", "opening the source notebook under solutions/",
-         attack("print(open('{repo}/solutions/01_divergences/01_divergences.ipynb').read()[:300])"),
+         attack("print(open('{repo}/solutions/01_divergences/ex01_divergences.ipynb').read()[:300])"),
          "graded", 8.0, ("FileNotFoundError",)),
     Case("read_gradebook", "opening the course's gradebook",
          attack("print(open('{course}/gradebook.db', 'rb').read(100))"),
@@ -260,9 +260,9 @@ CASES: list[Case] = [
     Case("write_other_student", "overwriting another student's submission and autograded notebook "
          "(it only writes into its own private copy; the other student is untouched)",
          attack("import os\n"
-                "for _p in ['{course}/submitted/{victim}/01_divergences/01_divergences.ipynb',\n"
-                "           '{course}/autograded/{victim}/01_divergences/01_divergences.ipynb',\n"
-                "           '../../{victim}/01_divergences/01_divergences.ipynb']:\n"
+                "for _p in ['{course}/submitted/{victim}/01_divergences/ex01_divergences.ipynb',\n"
+                "           '{course}/autograded/{victim}/01_divergences/ex01_divergences.ipynb',\n"
+                "           '../../{victim}/01_divergences/ex01_divergences.ipynb']:\n"
                 "    try:\n"
                 "        os.makedirs(os.path.dirname(_p), exist_ok=True)\n"
                 "        open(_p, 'w').write('{{}}')\n"

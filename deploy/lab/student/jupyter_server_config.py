@@ -36,7 +36,7 @@ c.ServerApp.jpserver_extensions = {
 READ_ONLY = ("{path} is a course file and opens read-only (the course updates it). To keep your "
              "own version: File > Save Notebook As... and save it outside lectures/, for example "
              "as my_{name}. (Validate checks exercises only.)")
-NOT_AN_EXERCISE = ("Validate checks exercises (exercises/NN_topic/NN_topic.ipynb). {path} has no "
+NOT_AN_EXERCISE = ("Validate checks exercises (exercises/NN_topic/exNN_topic.ipynb). {path} has no "
                    "tests to check: it is a lecture or your own notebook.")
 
 
