@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
 from pathlib import Path
 
 import nbformat
@@ -57,8 +61,9 @@ def exec_solution_cells(nb) -> dict:
 class ScratchCourse:
     """A course directory in ``root`` holding one assignment, released, ready to autograde."""
 
-    def __init__(self, root: Path, assignment: str):
-        self.course = make_scratch_course(Path(root), [assignment], generate=True)
+    def __init__(self, root: Path, assignment: str, *, existing: bool = False):
+        """``existing=True``: a course ``root`` already made by this class (a copy, in a worker)."""
+        self.course = Course(Path(root)) if existing else make_scratch_course(Path(root), [assignment], generate=True)
         self.root, self.assignment = self.course.root, assignment
 
     def submit(self, student: str, nb) -> None:
@@ -76,6 +81,45 @@ class ScratchCourse:
             grades = {g.name: g.score for nb in submission.notebooks for g in nb.grades}
             return {"score": submission.score, "max_score": submission.max_score, "grades": grades}
 
+    def autograde_many(self, students: list[str], workers: int | None = None) -> dict[str, dict]:
+        """:meth:`autograde` for every student, ``workers`` at a time (default: one per core, at most
+        2; ``COURSE_TEST_GRADING_WORKERS`` overrides). Each worker process grades in its own copy of
+        this course (its own gradebook: SQLite is not shared between writers); every result also
+        holds ``"notebook"``, the path of that student's autograded notebook."""
+        workers = workers or int(os.environ.get("COURSE_TEST_GRADING_WORKERS", min(2, os.cpu_count() or 1)))
+        workers = max(1, min(workers, len(students)))
+        if workers == 1:
+            return {s: {**self.autograde(s), "notebook": str(self._autograded_path(s))} for s in students}
+        roots = [self.root] + [self.root.with_name(f"{self.root.name}-worker{i}") for i in range(1, workers)]
+        for root in roots[1:]:
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.copytree(self.root, root, symlinks=True)
+        context = get_context("spawn")  # no fork of a process that holds torch and pytest threads
+        free_roots = context.Queue()
+        for root in roots:
+            free_roots.put(str(root))
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_take_a_root,
+                                 initargs=(free_roots, self.assignment)) as pool:
+            futures = {s: pool.submit(_autograde_in_worker, s) for s in students}
+            return {s: f.result() for s, f in futures.items()}
+
+    def _autograded_path(self, student: str) -> Path:
+        return self.course.autograded(student, self.assignment) / notebook_name(self.assignment)
+
     def autograded_notebook(self, student: str):
         return nbformat.read(self.course.autograded(student, self.assignment) / notebook_name(self.assignment),
                              as_version=4)
+
+
+_WORKER_COURSE: ScratchCourse | None = None
+
+
+def _take_a_root(free_roots, assignment: str) -> None:
+    """Worker initializer: this process grades in the next unused copy of the course."""
+    global _WORKER_COURSE
+    _WORKER_COURSE = ScratchCourse(Path(free_roots.get()), assignment, existing=True)
+
+
+def _autograde_in_worker(student: str) -> dict:
+    course = _WORKER_COURSE
+    return {**course.autograde(student), "notebook": str(course._autograded_path(student))}

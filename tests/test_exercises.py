@@ -7,7 +7,9 @@ Assignments are discovered from solutions/, so a new exercise is covered by addi
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+import nbformat
 import pytest
 
 from course_grading import Failure, run_case
@@ -66,19 +68,15 @@ def test_every_graded_test_cell_runs_a_hidden_check(assignment):
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_solution_gets_full_marks_and_the_release_gets_zero(assignment, tmp_path):
-    course = ScratchCourse(tmp_path, assignment)
-    course.submit("solved", read_solution(assignment))
-    course.submit("unsolved", read_release(assignment))
-    solved, unsolved = course.autograde("solved"), course.autograde("unsolved")
+def test_solution_gets_full_marks_and_the_release_gets_zero(assignment, autograded):
+    graded = autograded(assignment)
+    solved, unsolved = graded.results["solved"], graded.results["unsolved"]
     assert solved["max_score"] > 0
     # written answers (graded markdown cells) wait for a person: autograding gives them 0
-    manual = sum(c.metadata["nbgrader"].get("points", 0) for c in read_solution(assignment).cells
-                 if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
-    assert solved["score"] == solved["max_score"] - manual, solved["grades"]
+    assert solved["score"] == solved["max_score"] - manual_points(assignment), solved["grades"]
     assert unsolved["score"] == 0, unsolved["grades"]
     # A correct solution prints nothing to stderr in its test cells (nbgrader would fail them).
-    for cell in course.autograded_notebook("solved").cells:
+    for cell in nbformat.read(solved["notebook"], as_version=4).cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
             assert not [o for o in cell.outputs if o.output_type == "stream" and o.name == "stderr"]
 
@@ -114,24 +112,54 @@ def by_cell_rounds(edits: list) -> list[list]:
     return [[v[j] for v in by_cell.values() if j < len(v)] for j in range(rounds)]
 
 
-def autograded_rounds(tmp_path, assignment: str, edits: list, name: str) -> list[tuple[list, dict]]:
-    """Submit the solution with each round of ``edits`` (see :func:`by_cell_rounds`) applied, autograde
-    every submission, and return (the round's edits, nbgrader's result) per round."""
-    course = ScratchCourse(tmp_path, assignment)
-    solution = read_solution(assignment)
-    groups = by_cell_rounds(edits)
-    for j, group in enumerate(groups):
-        nb = solution
-        for edit in group:
-            nb = mutate(nb, edit)
-        course.submit(f"{name}{j}", nb)
-    return [(group, course.autograde(f"{name}{j}")) for j, group in enumerate(groups)]
+def manual_points(assignment: str) -> float:
+    """Points of the written answers (graded markdown cells): autograding gives them 0."""
+    return sum(c.metadata["nbgrader"].get("points", 0) for c in read_solution(assignment).cells
+               if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
+
+
+@dataclass
+class Autograded:
+    """One assignment autograded once for every end-to-end test: the solution ("solved"), the release
+    ("unsolved"), and each round of mutants ("mutants<j>") and alternatives ("alternatives<j>")."""
+    rounds: dict[str, list[list]]   # "mutants" / "alternatives" -> the edits of each round
+    results: dict[str, dict]        # submission -> ScratchCourse.autograde result (+ "notebook")
+
+    def of(self, kind: str) -> list[tuple[list, dict]]:
+        return [(group, self.results[f"{kind}{j}"]) for j, group in enumerate(self.rounds[kind])]
+
+
+@pytest.fixture(scope="module")
+def autograded(tmp_path_factory):
+    """``autograded(assignment)``: all of that assignment's submissions graded together, in parallel
+    (:meth:`ScratchCourse.autograde_many`), once per test session, whichever test asks first."""
+    done: dict[str, Autograded] = {}
+
+    def grade(assignment: str) -> Autograded:
+        if assignment not in done:
+            course = ScratchCourse(tmp_path_factory.mktemp(assignment), assignment)
+            solution = read_solution(assignment)
+            submissions = {"solved": solution, "unsolved": read_release(assignment)}
+            rounds = {"mutants": by_cell_rounds(mutants_for(assignment)),
+                      "alternatives": by_cell_rounds(alternatives_for(assignment))}
+            for kind, groups in rounds.items():
+                for j, group in enumerate(groups):
+                    nb = solution
+                    for edit in group:
+                        nb = mutate(nb, edit)
+                    submissions[f"{kind}{j}"] = nb
+            for student, nb in submissions.items():
+                course.submit(student, nb)
+            done[assignment] = Autograded(rounds, course.autograde_many(list(submissions)))
+        return done[assignment]
+
+    return grade
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if mutants_for(a)])
-def test_autograded_mutants_lose_the_points_of_their_cell(assignment, tmp_path):
-    for group, result in autograded_rounds(tmp_path, assignment, mutants_for(assignment), "mutants"):
+def test_autograded_mutants_lose_the_points_of_their_cell(assignment, autograded):
+    for group, result in autograded(assignment).of("mutants"):
         assert result["score"] < result["max_score"]
         for mutant in group:
             assert result["grades"][mutant.fails] == 0, (mutant.label, result["grades"])
@@ -153,9 +181,8 @@ def test_every_exercise_has_alternatives_and_one_that_warns():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("assignment", [a for a in ASSIGNMENTS if alternatives_for(a)])
-def test_autograded_alternatives_keep_full_marks(assignment, tmp_path):
+def test_autograded_alternatives_keep_full_marks(assignment, autograded):
     """Correct work never scores 0, even when it prints a Python warning (WarningsToStdout)."""
-    manual = sum(c.metadata["nbgrader"].get("points", 0) for c in read_solution(assignment).cells
-                 if c.cell_type == "markdown" and c.metadata.get("nbgrader", {}).get("grade"))
-    for group, result in autograded_rounds(tmp_path, assignment, alternatives_for(assignment), "alternatives"):
-        assert result["score"] == result["max_score"] - manual, ([a.label for a in group], result["grades"])
+    for group, result in autograded(assignment).of("alternatives"):
+        assert result["score"] == result["max_score"] - manual_points(assignment), \
+            ([a.label for a in group], result["grades"])
