@@ -155,9 +155,27 @@ def load_case(name: str) -> Case:
         raise ValueError(f"no hidden test named {name!r}") from None
 
 
+_PRACTICE = False  # True inside practice_inputs(): the student's own check, never grading
+
+
 def generator_for(name: str, trial: int) -> torch.Generator:
-    """The seeded generator of one trial; the same in every process (crc32, not hash())."""
-    return torch.Generator().manual_seed(zlib.crc32(name.encode()) * 100 + trial)
+    """The seeded generator of one trial; the same in every process (crc32, not hash()).
+
+    Inside :func:`practice_inputs` every seed is another one, so a student's practice run never
+    sees the grading inputs (the grader's verifier always rebuilds the grading inputs)."""
+    key = f"{name}:practice" if _PRACTICE else name
+    return torch.Generator().manual_seed(zlib.crc32(key.encode()) * 100 + trial)
+
+
+@contextmanager
+def practice_inputs():
+    """Hidden checks inside draw practice inputs, not the grading ones (``./course check``)."""
+    global _PRACTICE
+    saved, _PRACTICE = _PRACTICE, True
+    try:
+        yield
+    finally:
+        _PRACTICE = saved
 
 
 def _blocked(*args, **kwargs):

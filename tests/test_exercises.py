@@ -13,6 +13,7 @@ import nbformat
 import pytest
 
 from course_grading import Failure, run_case
+from coursetools.check import check_notebook
 from coursetools.layout import Course, assignments
 from coursetools.release import generate
 from coursetools.verify import required_checks
@@ -186,3 +187,22 @@ def test_autograded_alternatives_keep_full_marks(assignment, autograded):
     for group, result in autograded(assignment).of("alternatives"):
         assert result["score"] == result["max_score"] - manual_points(assignment), \
             ([a.label for a in group], result["grades"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_the_students_check_agrees_with_the_grade(assignment, autograded):
+    """``./course check`` (practice inputs, in process) passes exactly the cells that grading gives
+    full points, on the solution, the release, a round of mutants and a round of alternatives."""
+    graded = autograded(assignment)
+    source = read_solution(assignment)
+    points = {c.metadata["nbgrader"]["grade_id"]: c.metadata["nbgrader"]["points"] for c in source.cells
+              if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    for name in ["solved", "unsolved", "mutants0", "alternatives0"]:
+        if name not in graded.results:
+            continue
+        result = graded.results[name]
+        submitted = nbformat.read(result["notebook"], as_version=4)
+        verdicts = {v.cell: v.status for v in check_notebook(submitted, source) if v.cell in points}
+        assert verdicts == {cell: "passed" if result["grades"][cell] == pts else "failed"
+                            for cell, pts in points.items()}, name
