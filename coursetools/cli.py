@@ -6,7 +6,7 @@
                                              LMS export -> submitted/<student>/<assignment>/
     grade    [NAME ...] [--workers N] [--unsafe] [--timeout S] [--force] ...
                                              sandboxed, parallel, resumable autograding
-    feedback [NAME ...]                      feedback/<student>/<assignment>/*.html
+    feedback [NAME ...] [--timeout S]        feedback/<student>/<assignment>/*.html
     export   [--out grades.csv]              one row per student and assignment
     status                                   what is collected, graded, rejected, waiting
 
@@ -24,6 +24,7 @@ import re
 import sys
 from pathlib import Path
 
+from .feedback import PAGE_SECONDS
 from .layout import COLLECTED, REPO
 
 
@@ -79,8 +80,8 @@ def grade(args: argparse.Namespace, root: Path) -> int:
 def feedback(args: argparse.Namespace, root: Path) -> int:
     from .feedback import feedback as write_feedback
 
-    counts = write_feedback(root, args.names or None)
-    return 1 if counts["failed"] else 0
+    counts = write_feedback(root, args.names or None, page_seconds=args.timeout)
+    return 1 if counts["failed"] or counts["timed out"] else 0
 
 
 def export(args: argparse.Namespace, root: Path) -> int:
@@ -157,6 +158,9 @@ def _parser() -> argparse.ArgumentParser:
 
     f = step(feedback, "write feedback HTML for every graded submission")
     f.add_argument("names", nargs="*", help="assignments (default: all)")
+    f.add_argument("--timeout", type=float, default=PAGE_SECONDS,
+                   help=f"seconds per page (default {PAGE_SECONDS:g}); a page over it gets a short page "
+                        "with the score instead")
 
     e = step(export, "write grades.csv from the gradebook")
     e.add_argument("--out", type=Path, help="output file (default: COURSE_DIR/grades.csv)")

@@ -2,7 +2,9 @@
 
 - :func:`feedback`: nbgrader's ``generate_feedback`` for every graded submission
   (``feedback/<student>/<assignment>/<notebook>.html``); for a rejected submission, a short page
-  with the reason and the score (0) instead.
+  with the reason and the score (0) instead. Pages are rendered in a worker process, each under a
+  time limit (``PAGE_SECONDS``, ``./course feedback --timeout``): a page that takes longer (a 32 MB
+  notebook) is stopped and replaced by a short page with the score, and the others go on.
 - :func:`export`: ``grades.csv``, one row per student and assignment of the gradebook (nbgrader's
   CSV columns, plus ``status`` and ``note``); a student without a submission scores 0 ("missing").
   A text cell starting with ``= + - @`` is written with a leading ``'`` (a spreadsheet never
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import html
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable
@@ -45,38 +48,111 @@ def _rejected_page(state: dict, notebook: str) -> str:
 """
 
 
-def feedback(root: Path = REPO, names: list[str] | None = None,
-             say: Callable[[str], None] = print) -> dict[str, int]:
-    """Write feedback for every graded or rejected submission of ``names`` (default: all)."""
-    course = Course(root)
-    names = names or course.assignments()
-    counts = {"graded": 0, "rejected": 0, "failed": 0}
-    states = [s for s in all_states(course.root) if s["assignment"] in names and s["status"] in ("graded", "rejected")]
+PAGE_SECONDS = 120.0  # a normal page takes 1-3 s; a page over this is stopped (--timeout)
+
+
+def _timed_out_page(state: dict, notebook: str, seconds: float) -> str:
+    score = f"{state.get('score', 0):g} / {state.get('max_score', 0):g}"
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{html.escape(state['assignment'])}: feedback</title>
+<style>body{{font-family:sans-serif;max-width:42em;margin:2em auto;line-height:1.5}}
+.score{{font-size:1.4em}}</style></head><body>
+<h1>{html.escape(state['assignment'])} &mdash; {html.escape(notebook)}</h1>
+<p class="score">Score: {score}</p>
+<p>Your notebook was graded, but its feedback page could not be rendered within {seconds:g} seconds
+(the notebook is very large: big outputs or images). The score above is your grade; ask your
+instructor for the per-test details, and keep outputs small next time.</p>
+</body></html>
+"""
+
+
+def _render_pages(conn, root: str) -> None:
+    """Worker process: render (assignment, student) pages sent through ``conn`` until None."""
     # Student-written markdown and outputs are rendered sanitized: no <script> in anyone's page.
     from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import GetGrades
 
-    nb_api = api(course.root, HTMLExporter__sanitize_html=True,
+    nb_api = api(Path(root), HTMLExporter__sanitize_html=True,
                  GenerateFeedback__preprocessors=[GetGrades, CSSHTMLHeaderPreprocessor, SanitizeStudentMarkdown])
-    for state in states:
-        a, student = state["assignment"], state["student"]
-        target = course.feedback(student, a)
-        if state["status"] == "rejected":
-            target.mkdir(parents=True, exist_ok=True)
-            for name in course.notebook_names(a):
-                (target / name.replace(".ipynb", ".html")).write_text(_rejected_page(state, name))
-            counts["rejected"] += 1
-            continue
-        with chdir(course.root), warnings.catch_warnings():
+    while (job := conn.recv()) is not None:
+        with chdir(Path(root)), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = nb_api.generate_feedback(a, student, force=True)
-        if result["success"]:
-            counts["graded"] += 1
+            result = nb_api.generate_feedback(*job, force=True)
+        conn.send({"success": bool(result["success"]), "log": str(result.get("log") or "")[-1500:]})
+
+
+class _PageWorker:
+    """One renderer process, replaced when a page runs over its time limit."""
+
+    def __init__(self, root: Path):
+        self.root, self.process = root, None
+
+    def render(self, assignment: str, student: str, seconds: float) -> dict | None:
+        """nbgrader's result for one page, or None when it took longer than ``seconds``."""
+        if self.process is None:
+            context = multiprocessing.get_context("spawn")
+            self.conn, child = context.Pipe()
+            self.process = context.Process(target=_render_pages, args=(child, str(self.root)), daemon=True)
+            self.process.start()
+            child.close()
+        self.conn.send((assignment, student))
+        # The first page also pays for the worker's start (imports): it gets that time on top.
+        if self.conn.poll(seconds):
+            try:
+                return self.conn.recv()
+            except EOFError:
+                pass
+        self.close(kill=True)
+        return None
+
+    def close(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
         else:
-            counts["failed"] += 1
-            say(f"feedback for {a} {student} failed:\n{(result.get('log') or '')[-1500:]}")
+            self.conn.send(None)
+        self.process.join(10)
+        self.process = None
+
+
+def feedback(root: Path = REPO, names: list[str] | None = None, say: Callable[[str], None] = print,
+             page_seconds: float = PAGE_SECONDS) -> dict[str, int]:
+    """Write feedback for every graded or rejected submission of ``names`` (default: all); each
+    autograded page under ``page_seconds`` (over it: a short page with the score, counted in
+    ``"timed out"``)."""
+    course = Course(root)
+    names = names or course.assignments()
+    counts = {"graded": 0, "rejected": 0, "failed": 0, "timed out": 0}
+    states = [s for s in all_states(course.root) if s["assignment"] in names and s["status"] in ("graded", "rejected")]
+    worker = _PageWorker(course.root)
+    try:
+        for state in states:
+            a, student = state["assignment"], state["student"]
+            target = course.feedback(student, a)
+            if state["status"] == "rejected":
+                target.mkdir(parents=True, exist_ok=True)
+                for name in course.notebook_names(a):
+                    (target / name.replace(".ipynb", ".html")).write_text(_rejected_page(state, name))
+                counts["rejected"] += 1
+                continue
+            result = worker.render(a, student, page_seconds + (30 if worker.process is None else 0))
+            if result is None:
+                counts["timed out"] += 1
+                target.mkdir(parents=True, exist_ok=True)
+                for name in course.notebook_names(a):
+                    (target / name.replace(".ipynb", ".html")).write_text(_timed_out_page(state, name, page_seconds))
+                say(f"feedback for {a} {student} stopped after {page_seconds:g} s: a short page with the score instead")
+            elif result["success"]:
+                counts["graded"] += 1
+            else:
+                counts["failed"] += 1
+                say(f"feedback for {a} {student} failed:\n{result['log']}")
+    finally:
+        worker.close()
     say(f"feedback: {counts['graded']} pages from autograded notebooks, {counts['rejected']} for rejected "
-        f"submissions, {counts['failed']} failed (in {course.feedback()})")
+        f"submissions, {counts['timed out']} stopped at the {page_seconds:g} s page limit, "
+        f"{counts['failed']} failed (in {course.feedback()})")
     return counts
 
 
