@@ -20,7 +20,12 @@ What the kernel sees (everything else of the machine does not exist for it):
 - no network (own network namespace: only a loopback device); jupyter talks to it through IPC
   (Unix domain sockets), not TCP;
 - own PID, IPC and UTS namespaces: it cannot see or signal the grader's processes, and every
-  process it starts dies with it.
+  process it starts dies with it;
+- a seccomp filter (:func:`seccomp_program`, x86-64 and arm64) that answers EPERM to the kernel
+  keyring calls (``add_key``, ``request_key``, ``keyctl``: a keyring outlives the sandbox, so a
+  kernel could leave answers there for a later one) and to a few kernel interfaces a notebook never
+  needs (``bpf``, ``userfaultfd``, ``perf_event_open``, ``io_uring_setup``), and to every call of a
+  foreign ABI (32-bit, x32).
 
 Limits (``prlimit``, per process, inherited by children): CPU seconds (RLIMIT_CPU), address space
 (RLIMIT_AS), file size (RLIMIT_FSIZE), no core dumps, and the number of processes (RLIMIT_NPROC).
@@ -37,7 +42,9 @@ Killing what a cell left behind is in :mod:`coursetools.sandbox_reap`.
 from __future__ import annotations
 
 import os
+import platform
 import shutil
+import struct
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -66,6 +73,50 @@ class Limits:
     def prlimit_args(self) -> list[str]:
         return [f"--cpu={self.cpu_seconds}", f"--as={self.memory_mb * 2**20}",
                 f"--nproc={self.processes}", f"--fsize={self.file_mb * 2**20}", "--core=0"]
+
+
+#: Per machine: the seccomp audit architecture and the numbers of the system calls refused (EPERM).
+DENIED_SYSCALLS = {
+    "x86_64": (0xC000003E, {"add_key": 248, "request_key": 249, "keyctl": 250, "perf_event_open": 298,
+                            "bpf": 321, "userfaultfd": 323, "io_uring_setup": 425}),
+    "aarch64": (0xC00000B7, {"add_key": 217, "request_key": 218, "keyctl": 219, "perf_event_open": 241,
+                             "bpf": 280, "userfaultfd": 282, "io_uring_setup": 425}),
+}
+_X32_BIT = 0x40000000  # x86-64's x32 ABI marks its system call numbers with this bit
+
+
+def seccomp_program(machine: str | None = None) -> bytes | None:
+    """The classic-BPF seccomp program bubblewrap installs before the kernel starts (``--seccomp``):
+    EPERM for :data:`DENIED_SYSCALLS` and for any other ABI, everything else allowed. None on a
+    machine without a table (the kernel then runs without a filter)."""
+    machine = machine or platform.machine()
+    if machine not in DENIED_SYSCALLS:
+        return None
+    arch, numbers = DENIED_SYSCALLS[machine]
+    load, jeq, jge, ret = 0x20, 0x15, 0x35, 0x06          # BPF_LD|W|ABS, BPF_JMP|JEQ|K, JMP|JGE|K, RET|K
+    allow, eperm = 0x7FFF0000, 0x00050000 | 1             # SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO | EPERM
+    denied = sorted(numbers.values())
+    n = 3 + len(denied)                                    # instructions after the arch check before "deny"
+    program = [(load, 0, 0, 4),                            # A = seccomp_data.arch
+               (jeq, 0, n, arch),                           # foreign ABI -> deny
+               (load, 0, 0, 0),                            # A = seccomp_data.nr
+               (jge, len(denied) + 1, 0, _X32_BIT)]        # x32 -> deny
+    program += [(jeq, len(denied) - i, 0, nr) for i, nr in enumerate(denied)]  # listed -> deny
+    program += [(ret, 0, 0, allow), (ret, 0, 0, eperm)]
+    return b"".join(struct.pack("=HBBI", *insn) for insn in program)
+
+
+def seccomp_fd() -> int | None:
+    """A readable, inheritable file descriptor holding :func:`seccomp_program` for ``bwrap --seccomp``
+    (the caller closes it once bwrap has started); None where there is no program."""
+    program = seccomp_program()
+    if program is None:
+        return None
+    read, write = os.pipe()
+    os.write(write, program)  # a few dozen bytes: fits in the pipe's buffer
+    os.close(write)
+    os.set_inheritable(read, True)
+    return read
 
 
 def _which(name: str) -> str | None:
@@ -207,8 +258,10 @@ def _inner_args(limits: Limits, uid: int | None, seed: Path | None) -> list[str]
 
 def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,
                  writable: tuple[Path, ...] = (), seed: Path | None = None,
-                 secret: tuple[Path, ...] = ()) -> list[str]:
+                 secret: tuple[Path, ...] = (), seccomp: int | None) -> list[str]:
     """The bwrap command line running ``command`` sandboxed, in a private working copy at ``cwd``.
+
+    ``seccomp``: the file descriptor from :func:`seccomp_fd` (inherited by bwrap; None: no filter).
 
     ``writable``: host folders bound read-write at the same path (the jupyter runtime folder).
     ``seed``: host folder whose files are copied into the working copy before ``command`` starts.
@@ -225,6 +278,8 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
             "--hostname", "sandbox"]
     if uid is None:
         argv += ["--unshare-user", "--disable-userns"]
+    if seccomp is not None:
+        argv += ["--seccomp", str(seccomp)]
     argv += _system_args() + _mount_args(readonly, writable, Path(cwd), seed, limits) + _env_args()
     return argv + ["--"] + _inner_args(limits, uid, seed) + list(command)
 
@@ -232,8 +287,14 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
 def run(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,
         timeout: float = 60, seed: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
     """Run ``command`` in the sandbox and wait (``subprocess.run`` keyword arguments allowed)."""
-    argv = sandbox_argv(command, cwd=cwd, limits=limits, uid=uid, seed=seed)
-    return subprocess.run(argv, timeout=timeout, capture_output=True, text=True, **kwargs)
+    fd = seccomp_fd()
+    try:
+        argv = sandbox_argv(command, cwd=cwd, limits=limits, uid=uid, seed=seed, seccomp=fd)
+        return subprocess.run(argv, timeout=timeout, capture_output=True, text=True,
+                              pass_fds=() if fd is None else (fd,), **kwargs)
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 _PROBLEM: dict[str, str | None] = {}

@@ -17,7 +17,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coursetools.sandbox import Limits, sandbox_argv
+from coursetools.sandbox import Limits, sandbox_argv, seccomp_fd
 from coursetools.sandbox_uids import fresh_uid
 
 
@@ -103,7 +103,8 @@ def launch(config: LaunchConfig, connection_file: str) -> None:
         os.chown(config.runtime_dir, uid, uid)
         os.chown(connection_file, uid, uid)
     argv = sandbox_argv(kernel, cwd=cwd, limits=config.limits, uid=uid,
-                        writable=(Path(config.runtime_dir),), seed=_seed(cwd, config.runtime_dir))
+                        writable=(Path(config.runtime_dir),), seed=_seed(cwd, config.runtime_dir),
+                        seccomp=seccomp_fd())  # inherited through exec; bwrap reads it
     os.execv(argv[0], argv)
 
 
