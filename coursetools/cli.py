@@ -9,6 +9,7 @@
     feedback [NAME ...] [--timeout S]        feedback/<student>/<assignment>/*.html
     export   [--out grades.csv]              one row per student and assignment
     status                                   what is collected, graded, rejected, waiting
+    similarity NAME [--threshold F]          near-identical answers, for a human to review
 
 Every command works on the course folder (default: this repository; ``--course-dir`` or
 ``$COURSE_DIR`` to keep the students' data elsewhere). See docs/instructors.md.
@@ -26,6 +27,7 @@ from pathlib import Path
 
 from .feedback import PAGE_SECONDS
 from .layout import COLLECTED, REPO
+from .similarity import THRESHOLD
 
 
 def release(args: argparse.Namespace, root: Path) -> int:
@@ -124,6 +126,13 @@ def _grade_options(g: argparse.ArgumentParser) -> None:
                    help="regrade submissions already graded and unchanged")
 
 
+def similarity(args: argparse.Namespace, root: Path) -> int:
+    from .similarity import similarity as report
+
+    report(root, args.name, threshold=args.threshold)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     help_dir = ("course folder holding nbgrader_config.py, solutions/, submitted/, gradebook.db "
                 "(default: $COURSE_DIR or the repository)")
@@ -166,6 +175,11 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--out", type=Path, help="output file (default: COURSE_DIR/grades.csv)")
 
     step(status, "what is collected, graded, rejected, waiting")
+
+    m = step(similarity, "pairs of near-identical answers (and copies of the course's code), never a grade change")
+    m.add_argument("name", help="the assignment")
+    m.add_argument("--threshold", type=float, default=THRESHOLD,
+                   help=f"report pairs at least this similar, 0-1 (default {THRESHOLD:g})")
     return p
 
 
