@@ -207,25 +207,67 @@ def all_references() -> tuple[str, ...]:
 @contextmanager
 def references_disabled(paths: tuple[str, ...]):
     """Swap the code of each named ``course_lib`` function for one that raises, then restore it.
+    Yields ``{code object: path}`` for the original codes and their stand-ins (for
+    :func:`watching_references`).
 
     Swapping ``__code__`` (not the module attribute) also disables references that the submission
     imported under another name before the test ran.
     """
     funcs = [reference_function(path) for path in paths]  # all resolved before any is swapped
-    saved = []
+    saved, codes = [], {}
     try:
-        for func in funcs:
+        for func, path in zip(funcs, paths):
+            blocked = _blocked.__code__.replace(co_name=func.__name__)  # one stand-in per reference
             saved.append((func, func.__code__))
-            func.__code__ = _blocked.__code__
-        yield
+            codes[func.__code__] = codes[blocked] = path
+            func.__code__ = blocked
+        yield codes
     finally:
         for func, code in saved:
             func.__code__ = code
 
 
+#: What :func:`watching_references` reports when the submission removed its watcher.
+WATCHER_REMOVED = "(the grader's call watcher was switched off during the call)"
+
+
+@contextmanager
+def watching_references(codes: dict):
+    """Yield a set that collects the references (paths of ``codes``) that run while inside.
+
+    While a hidden test calls the submission, its references are switched off, so any run of one of
+    their codes -- the stand-in reached through ``importlib``/``getattr``, or the original code kept
+    from before the test and called through another function object -- means the submission went
+    to the course's implementation. That is for a human to review (the grader lists it in
+    ``[review: ...]``); it does not change the score. A profile hook (threads included) watches.
+    """
+    reached: set[str] = set()
+    if not codes:
+        yield reached
+        return
+    import sys
+    import threading
+
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code in codes:
+            reached.add(codes[frame.f_code])
+
+    previous, previous_threads = sys.getprofile(), threading.getprofile()
+    sys.setprofile(hook)
+    threading.setprofile(hook)
+    try:
+        yield reached
+    finally:
+        if sys.getprofile() is not hook:
+            reached.add(WATCHER_REMOVED)
+        sys.setprofile(previous)
+        threading.setprofile(previous_threads)
+
+
 @one_thread
-def run_case(name: str, fn: Callable) -> list:
-    """Call ``fn`` on every trial of the case, judge each result; return the plain results."""
+def run_case(name: str, fn: Callable, reached_out: set[str] | None = None) -> list:
+    """Call ``fn`` on every trial of the case, judge each result; return the plain results.
+    ``reached_out`` collects the switched-off references the calls ran (:func:`watching_references`)."""
     case = load_case(name)
     if not callable(fn):
         raise Failure(f"{name.partition('.')[2]} must be a function")
@@ -233,13 +275,15 @@ def run_case(name: str, fn: Callable) -> list:
     for trial in range(case.trials):
         inputs = case.make_inputs(generator_for(name, trial))
         args = copy.deepcopy(inputs)
-        with references_disabled(case.references):
+        with references_disabled(case.references) as codes, watching_references(codes) as reached:
             try:
                 result = case.call(fn, args) if case.call else fn(**args)
             except NotImplementedError:
                 raise
             except Exception as err:  # the student's error, reported as a failed test
                 raise Failure(f"calling your function raised {type(err).__name__}: {err}") from err
+        if reached_out is not None:
+            reached_out |= reached
         _check_unmodified(inputs, args)
         plain = to_plain(result)
         case.judge(inputs, plain)
@@ -279,8 +323,12 @@ def verify_record(record: Any) -> str:
 
 
 def make_record(name: str, fn: Callable) -> dict:
-    """Run the hidden test ``name`` on ``fn`` and return its record (raises on failure)."""
-    return {"format": FORMAT, "name": name, "outputs": run_case(name, fn)}
+    """Run the hidden test ``name`` on ``fn`` and return its record (raises on failure). Its
+    ``reached`` lists the switched-off references the calls ran anyway, for review (the grader
+    does not judge it: it comes from the student's kernel)."""
+    reached: set[str] = set()
+    outputs = run_case(name, fn, reached)
+    return {"format": FORMAT, "name": name, "outputs": outputs, "reached": sorted(reached)}
 
 
 def check(name: str, fn: Callable) -> None:

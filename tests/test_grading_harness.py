@@ -125,3 +125,47 @@ def test_an_error_inside_the_submission_is_reported_as_a_failed_test():
         run_case("divergences.kl_normal", broken)
     with pytest.raises(NotImplementedError):
         run_case("divergences.kl_normal", lambda **kw: (_ for _ in ()).throw(NotImplementedError()))
+
+
+def test_a_graded_call_that_runs_a_switched_off_reference_is_recorded_for_review(tmp_path):
+    """Issue 17 item 9: the harness, not a text pattern, sees the reference run -- reached through
+    importlib and getattr (fails, and is recorded even when the submission catches the error), or
+    through a code object kept from before the test (passes, and is recorded)."""
+    import importlib
+    import sys
+    import types
+
+    from coursetools.grade.review import reached_flags
+
+    honest = make_record("divergences.kl_normal", own_kl_normal)
+    assert honest["reached"] == []
+
+    def indirect(**kw):
+        module = importlib.import_module("course_lib." + "diver" + "gences")
+        try:
+            return getattr(module, "kl_" + "normal")(**kw)
+        except RuntimeError:  # switched off: fall back to its own formula
+            return own_kl_normal(**kw)
+
+    assert make_record("divergences.kl_normal", indirect)["reached"] == ["course_lib.divergences.kl_normal"]
+
+    kept = types.FunctionType(getattr(reference.kl_normal, "__co" + "de__"), reference.__dict__)
+    stolen = make_record("divergences.kl_normal", lambda **kw: kept(**kw))
+    assert verify_record(stolen) == "divergences.kl_normal"  # correct numbers: the score stands...
+    assert stolen["reached"] == ["course_lib.divergences.kl_normal"]  # ...and a human is told
+
+    def unwatched(**kw):
+        sys.setprofile(None)
+        return own_kl_normal(**kw)
+
+    assert make_record("divergences.kl_normal", unwatched)["reached"] == [grading.WATCHER_REMOVED]
+    assert sys.getprofile() is None and reference.kl_normal(torch.tensor(0.), torch.tensor(1.), torch.tensor(0.),
+                                                             torch.tensor(1.)) == 0, "all restored"
+
+    # The grader reads the records of the autograded notebook; anything but the expected forms is dropped.
+    forged = {**honest, "reached": ["course_lib.divergences.kl_normal", "<script>", 42]}
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "check(...)", outputs=[nbformat.v4.new_output("display_data", data={grading.MIME: r})])
+        for r in (stolen, forged, honest)])
+    nbformat.write(nb, tmp_path / "a.ipynb")
+    assert reached_flags(tmp_path) == ["a graded call ran course_lib.divergences.kl_normal"]

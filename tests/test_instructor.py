@@ -509,6 +509,8 @@ def test_hostile_submission_gets_what_it_deserves(corpus, case):
     assert outcome.status == case.status, outcome.reason
     assert outcome.score == case.score
     assert outcome.max_score == hostile.FULL
+    for label in case.review:
+        assert label in outcome.review, f"{case.name} should be flagged for review: {label!r}"
     assert float(corpus["csv"][case.name]["score"]) == case.score
     assert corpus["csv"][case.name]["status"] == case.status
     pages = list((root / "feedback" / case.name / ASSIGNMENT).glob("*.html"))

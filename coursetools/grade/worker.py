@@ -253,6 +253,9 @@ def grade_submission(job: Job, setup: WorkerSetup) -> Result:
     score, timestamp, notebooks = _read_grades(course, template.course_id, job)
     autograded = course.autograded(job.student, job.assignment)
     notes += _timeout_note(autograded, _cell_timeout(course, job, setup))
+    from .review import reached_flags
+
+    review += [r for r in reached_flags(autograded) if r not in review]
     if notes:
         _prepend_notes(autograded, notes)
     outcome = Outcome(status="graded", score=score, notes=notes, review=review, **base)

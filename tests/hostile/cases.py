@@ -47,6 +47,7 @@ class Case:
     filename: str = NOTEBOOK                    # its name in submitted/<name>/01_divergences/
     absent: tuple[str, ...] = ()                # text the feedback must not contain
     link: bool = False                          # make() gives a path: the file is a symlink to it
+    review: tuple[str, ...] = ()                # labels the outcome's review list must hold
 
 
 # ----------------------------------------------------------------------------------------------
@@ -244,7 +245,15 @@ CASES: list[Case] = [
     Case("calls_reference", "calling the course library's own kl_normal",
          attack("from course_lib.divergences import kl_normal as _reference",
                 wrong="    return _reference(mu_p, sigma_p, mu_q, sigma_q)"),
-         "graded", 8.0, ("reference implementation is disabled",)),
+         "graded", 8.0, ("reference implementation is disabled",),
+         review=("calls course_lib reference code", "a graded call ran course_lib.divergences.kl_normal")),
+    Case("kept_reference_code", "the library's kl_normal code, kept before the test through importlib and "
+         "getattr (no text pattern matches) and called as a function of its own: the numbers are right, "
+         "so the points stay, and the harness flags the run for review",
+         attack("import importlib as _il\n_m = _il.import_module('course_lib.diver' + 'gences')\n"
+                "_k = type(lambda: 0)(getattr(getattr(_m, 'kl_' + 'normal'), '__co' + 'de__'), vars(_m))",
+                wrong="    return _k(mu_p, sigma_p, mu_q, sigma_q)"),
+         "graded", FULL, review=("a graded call ran course_lib.divergences.kl_normal",)),
     Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
          attack("import course_grading as _g\n_g.check = lambda *a, **k: None"),
          "graded", 0.0, ("no result of the hidden test reached the grader",)),
