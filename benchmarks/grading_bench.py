@@ -6,6 +6,11 @@ full-marks submission (the released notebook with the reference answers filled i
 the whole ``grade()`` call (template, workers' start-up, kernels, verification, gradebook
 merges) divided by the number of submissions.
 
+A second measurement (issue 17): a class of 60 full-marks submissions of exercise 01, graded with
+every core, and the same class with 5 of them replaced by an infinite loop in an answer cell. The
+per-cell limit derived from the reference solution (``coursetools.grade.driver.cell_limit``) keeps
+the loopers' cost to seconds; the target is a ratio under 2x.
+
     python -m benchmarks.grading_bench        # prints the rows
 """
 
@@ -25,15 +30,47 @@ from coursetools.release import solved_release
 TARGET_SECONDS = 5.0
 
 
-def _course(root: Path, assignment: str, students: int) -> Path:
+def _course(root: Path, assignment: str, students: int, loopers: int = 0) -> Path:
+    """``students`` full-marks submissions, the first ``loopers`` of them with ``while True: pass``
+    at the top of the first answer cell."""
     course = make_scratch_course(root, [assignment])
     nb = solved_release(assignment)
+    looping = solved_release(assignment)
+    first = next(c for c in looping.cells if c.metadata.get("nbgrader", {}).get("solution"))
+    first.source = "while True:\n    pass\n" + first.source
     name = Course().notebook(assignment).name
     for i in range(students):
         folder = course.submitted(f"student{i:03d}", assignment)
         folder.mkdir(parents=True)
-        nbformat.write(nb, folder / name)
+        nbformat.write(looping if i < loopers else nb, folder / name)
     return course.root
+
+
+def class_with_loopers(assignment: str = "01_divergences", students: int = 60, loopers: int = 5) -> list[dict]:
+    """Wall time of grading a class with all cores, without and with ``loopers`` infinite loops."""
+    cores = os.cpu_count() or 1
+    walls, scores = {}, {}
+    for n in (0, loopers):
+        said = []
+        with tempfile.TemporaryDirectory(prefix="grading-bench-") as tmp:
+            root = _course(Path(tmp) / "course", assignment, students, n)
+            start = time.perf_counter()
+            outcomes = grade(root, options=Options(workers=cores), say=said.append)
+            walls[n] = time.perf_counter() - start
+        scores[n] = sorted(o.score / o.max_score for o in outcomes)
+        limit = next((line.split("-> ")[1].split()[0] for line in said if "per cell" in line), "?")
+    ok = scores[0] == [1.0] * students and scores[loopers][loopers:] == [1.0] * (students - loopers) \
+        and all(s < 1 for s in scores[loopers][:loopers])
+    config = (f"{students} submissions of {assignment}, {cores} workers, sandboxed (bwrap), per-cell limit "
+              f"derived from the reference solution: {limit} s" + ("" if ok else "; SCORES WRONG"))
+    return [
+        {"metric": f"class of {students}: grading wall time, no loopers", "value": f"{walls[0]:.0f} s",
+         "target": "-", "config": config},
+        {"metric": f"class of {students}: grading wall time, {loopers} infinite loops", "value": f"{walls[loopers]:.0f} s",
+         "target": "-", "config": config},
+        {"metric": f"class of {students}: slowdown from {loopers} loopers", "value": f"{walls[loopers] / walls[0]:.2f}x",
+         "target": "< 2x", "config": config},
+    ]
 
 
 def measure(assignment: str, workers: int, students: int) -> tuple[float, float, float]:
@@ -78,7 +115,7 @@ def run() -> list[dict]:
             {"metric": f"grading {assignment}: speed-up with {cores} workers", "value": f"{seq / par:.2f}x",
              "target": f"near {cores}x", "config": config},
         ]
-    return rows
+    return rows + class_with_loopers()
 
 
 if __name__ == "__main__":
