@@ -41,6 +41,7 @@ import torch
 from course_grading.threads import one_thread
 
 MIME = "application/vnd.course.grading+json"
+REVIEW_MIME = "application/vnd.course.review+json"  # a failed check that ran a switched-off reference
 FORMAT = 1
 
 
@@ -275,15 +276,18 @@ def run_case(name: str, fn: Callable, reached_out: set[str] | None = None) -> li
     for trial in range(case.trials):
         inputs = case.make_inputs(generator_for(name, trial))
         args = copy.deepcopy(inputs)
-        with references_disabled(case.references) as codes, watching_references(codes) as reached:
-            try:
-                result = case.call(fn, args) if case.call else fn(**args)
-            except NotImplementedError:
-                raise
-            except Exception as err:  # the student's error, reported as a failed test
-                raise Failure(f"calling your function raised {type(err).__name__}: {err}") from err
-        if reached_out is not None:
-            reached_out |= reached
+        reached: set[str] = set()
+        try:
+            with references_disabled(case.references) as codes, watching_references(codes) as reached:
+                try:
+                    result = case.call(fn, args) if case.call else fn(**args)
+                except NotImplementedError:
+                    raise
+                except Exception as err:  # the student's error, reported as a failed test
+                    raise Failure(f"calling your function raised {type(err).__name__}: {err}") from err
+        finally:  # after the watcher has closed its set (it notes its own removal then)
+            if reached_out is not None:
+                reached_out |= reached
         _check_unmodified(inputs, args)
         plain = to_plain(result)
         case.judge(inputs, plain)
@@ -322,27 +326,40 @@ def verify_record(record: Any) -> str:
     return name
 
 
-def make_record(name: str, fn: Callable) -> dict:
+def make_record(name: str, fn: Callable, reached: set[str] | None = None) -> dict:
     """Run the hidden test ``name`` on ``fn`` and return its record (raises on failure). Its
     ``reached`` lists the switched-off references the calls ran anyway, for review (the grader
-    does not judge it: it comes from the student's kernel)."""
-    reached: set[str] = set()
+    does not judge it: it comes from the student's kernel); ``reached`` also collects them when
+    the test fails."""
+    reached = set() if reached is None else reached
     outputs = run_case(name, fn, reached)
     return {"format": FORMAT, "name": name, "outputs": outputs, "reached": sorted(reached)}
 
 
-def check(name: str, fn: Callable) -> None:
-    """Run the hidden test ``name`` on ``fn``; raise on failure, publish the record on success.
-
-    Returns None, so a test cell that ends with ``check(...)`` has no ``execute_result`` (which
-    nbgrader would read as partial credit).
-    """
-    record = make_record(name, fn)
+def _publish(data: dict) -> None:
     try:
         from IPython import get_ipython
         from IPython.display import publish_display_data
     except ImportError:  # pragma: no cover - outside IPython nothing is published
         return
     if get_ipython() is not None:
-        n = len(record["outputs"])
-        publish_display_data({MIME: record, "text/plain": f"{name}: {n} hidden test cases passed"})
+        publish_display_data(data)
+
+
+def check(name: str, fn: Callable) -> None:
+    """Run the hidden test ``name`` on ``fn``; raise on failure, publish the record on success.
+    When the calls ran a switched-off reference and the test failed, that alone is published
+    (mime :data:`REVIEW_MIME`), so the grader can still flag it for review.
+
+    Returns None, so a test cell that ends with ``check(...)`` has no ``execute_result`` (which
+    nbgrader would read as partial credit).
+    """
+    reached: set[str] = set()
+    try:
+        record = make_record(name, fn, reached)
+    except BaseException:
+        if reached:
+            _publish({REVIEW_MIME: {"name": name, "reached": sorted(reached)},
+                      "text/plain": f"{name}: your function ran the switched-off course_lib reference"})
+        raise
+    _publish({MIME: record, "text/plain": f"{name}: {len(record['outputs'])} hidden test cases passed"})

@@ -127,7 +127,7 @@ def test_an_error_inside_the_submission_is_reported_as_a_failed_test():
         run_case("divergences.kl_normal", lambda **kw: (_ for _ in ()).throw(NotImplementedError()))
 
 
-def test_a_graded_call_that_runs_a_switched_off_reference_is_recorded_for_review(tmp_path):
+def test_a_graded_call_that_runs_a_switched_off_reference_is_recorded_for_review(tmp_path, monkeypatch):
     """Issue 17 item 9: the harness, not a text pattern, sees the reference run -- reached through
     importlib and getattr (fails, and is recorded even when the submission catches the error), or
     through a code object kept from before the test (passes, and is recorded)."""
@@ -162,10 +162,21 @@ def test_a_graded_call_that_runs_a_switched_off_reference_is_recorded_for_review
     assert sys.getprofile() is None and reference.kl_normal(torch.tensor(0.), torch.tensor(1.), torch.tensor(0.),
                                                              torch.tensor(1.)) == 0, "all restored"
 
+    # A check that fails after running a reference still tells the grader (the record is not published).
+    published = []
+    monkeypatch.setattr(grading, "_publish", published.append)
+    with pytest.raises(Failure, match="reference implementation is disabled"):
+        check("divergences.tv_normal", lambda **kw: reference.tv_normal(**kw))
+    assert [p.get(grading.REVIEW_MIME) for p in published] == [
+        {"name": "divergences.tv_normal", "reached": ["course_lib.divergences.tv_normal"]}]
+
     # The grader reads the records of the autograded notebook; anything but the expected forms is dropped.
     forged = {**honest, "reached": ["course_lib.divergences.kl_normal", "<script>", 42]}
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         "check(...)", outputs=[nbformat.v4.new_output("display_data", data={grading.MIME: r})])
         for r in (stolen, forged, honest)])
+    nb.cells.append(nbformat.v4.new_code_cell("check(...)", outputs=[
+        nbformat.v4.new_output("display_data", data=published[0])]))
     nbformat.write(nb, tmp_path / "a.ipynb")
-    assert reached_flags(tmp_path) == ["a graded call ran course_lib.divergences.kl_normal"]
+    assert reached_flags(tmp_path) == ["a graded call ran course_lib.divergences.kl_normal",
+                                       "a graded call ran course_lib.divergences.tv_normal"]

@@ -54,9 +54,10 @@ def reached_flags(folder: Path) -> list[str]:
     for path in sorted(folder.glob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
             for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
-                record = out.get("data", {}).get(course_grading.MIME)
-                items = record.get("reached") if isinstance(record, dict) else None
-                if isinstance(items, list):
-                    reached |= {r for r in items if isinstance(r, str) and r in known}
+                for mime in (course_grading.MIME, course_grading.REVIEW_MIME):
+                    record = out.get("data", {}).get(mime)
+                    items = record.get("reached") if isinstance(record, dict) else None
+                    if isinstance(items, list):
+                        reached |= {r for r in items if isinstance(r, str) and r in known}
     return [f"a graded call ran {r}" if r != course_grading.WATCHER_REMOVED else f"a graded call: {r}"
             for r in sorted(reached)]
