@@ -1,26 +1,27 @@
 """Hidden tests of exercise 05 (``check("estimators.<name>", fn)``).
 
-Each trial draws mu, log_sigma (two coordinates, sigma far from 1) and runs the submitted estimator
-on test functions whose expectation E_{z ~ N(mu, sigma^2)} f(z) has a closed-form gradient:
+Both graded functions return ONE gradient estimate built from n samples, so a single call says
+little: the probe (``Case.call``) calls the submission R times on one seeded generator and records
+the mean and the variance of the R estimates. The judge compares them with oracles computed after
+the call, never with the submission's formula:
 
-    quadratic  f(z) = sum_j a_j z_j^2 + c_j z_j + e   dE/dmu = 2 a mu + c,  dE/dlog_sigma = 2 a sigma^2
-    sine       f(z) = sum_j sin z_j                   dE/dmu = cos(mu) e^{-sigma^2/2},
-                                                      dE/dlog_sigma = -sigma^2 sin(mu) e^{-sigma^2/2}
-    step       f(z) = sum_j 1[z_j > t_j]              dE/dmu = phi(u) / sigma,  dE/dlog_sigma = -u phi(u),
-                                                      u = (mu - t) / sigma   (score function only)
+- ``score_function_grad_loo(f, mu, log_sigma, n, generator)``: the exact gradient of
+  E_{z ~ N(mu, sigma^2)} f(z) in closed form (a quadratic with a large offset, and a step function),
+  and the variance (and fourth central moment) of the leave-one-out estimator from a numpy
+  simulation of it with 50 000 batches. The mean of the R estimates must lie within Z standard
+  errors of the exact gradient at small n, where the self-mean baseline's bias (factor (n - 1)/n) is
+  many standard errors; their variance must lie between a floor and a ceiling (Z standard errors
+  of a sample variance, and at least a factor 1.6 for the bounded step function, 3 for the
+  heavy-tailed quadratic): an estimate that does not vary (a closed form, a huge internal sample),
+  one without a baseline, or one whose baseline is not the mean of the other values fails.
+- ``categorical_score_grad(f, logits, n, generator)``: the exact gradient p_k (f_k - sum_j p_j f_j)
+  and the exact variance and fourth moment of the one-sample score-function estimate, by summing
+  over the K outcomes (numpy); the same bands.
 
-The probe (``Case.call``) runs the estimator, checks the per-sample shape (n, 2), and records the mean
-and the variance of the per-sample estimates. The judge requires the mean to lie within a band of
-5.5 standard errors around the exact gradient (unbiasedness), and the variance to be no larger than
-twice the variance of the textbook estimator, or that variance plus 5.5 standard errors of a sample
-variance if more (both from the estimator's moments, computed by the judge by quadrature):
-an estimator cannot hide a bias behind noise, the baseline must cut the variance, and a
-score-function estimate cannot pass for a pathwise one.
+Both also check the generator contract (equal seeds, equal results; different seeds, different).
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import torch
@@ -31,264 +32,260 @@ from . import Case, Failure, as_items, as_tensor
 
 REFERENCES = ("course_lib.estimators.score_function_grad", "course_lib.estimators.pathwise_grad")
 
-D = 2             # coordinates of mu
-N_SCORE = 20000   # samples per estimator call
-N_PATH = 20000
-Z = 5.5           # band width in standard errors
+Z = 5.5               # band width in standard errors
+D = 2                 # coordinates of mu
+SIMULATED = 50_000    # batches in the oracle's simulation of the leave-one-out estimator
 
 
-class Quadratic:
-    """f(z) = sum_j a_j z_j^2 + c_j z_j + e over the last axis; (n, d) -> (n,)."""
-
-    def __init__(self, a, c, e):
-        self.a, self.c, self.const = np.asarray(a, float), np.asarray(c, float), float(e)
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        a, c = torch.as_tensor(self.a, dtype=z.dtype), torch.as_tensor(self.c, dtype=z.dtype)
-        return (a * z ** 2 + c * z).sum(-1) + self.const
-
-    def terms(self, z: np.ndarray) -> np.ndarray:       # f = sum_j terms_j + const
-        return self.a * z ** 2 + self.c * z
-
-    def term_grads(self, z: np.ndarray) -> np.ndarray:  # d terms_j / d z_j
-        return 2 * self.a * z + self.c
-
-    def exact(self, mu, sigma):
-        return 2 * self.a * mu + self.c, 2 * self.a * sigma ** 2
-
-    def mean(self, mu, sigma) -> float:
-        return float((self.a * (mu ** 2 + sigma ** 2) + self.c * mu).sum() + self.const)
-
-
-class Sine:
-    """f(z) = sum_j sin(z_j); (n, d) -> (n,)."""
-
-    const = 0.0
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sin(z).sum(-1)
-
-    def terms(self, z):
-        return np.sin(z)
-
-    def term_grads(self, z):
-        return np.cos(z)
-
-    def exact(self, mu, sigma):
-        damp = np.exp(-sigma ** 2 / 2)
-        return np.cos(mu) * damp, -sigma ** 2 * np.sin(mu) * damp
-
-
-class Step:
-    """f(z) = sum_j 1[z_j > t_j]: not differentiable (its pathwise gradient is 0 almost everywhere)."""
-
-    const = 0.0
-
-    def __init__(self, t):
-        self.t = np.asarray(t, float)
-
-    def __call__(self, z: torch.Tensor) -> torch.Tensor:
-        return (z > torch.as_tensor(self.t, dtype=z.dtype)).to(z.dtype).sum(-1)
-
-    def terms(self, z):
-        return (z > self.t).astype(float)
-
-    def exact(self, mu, sigma):
-        u = (mu - self.t) / sigma
-        phi = np.exp(-u ** 2 / 2) / np.sqrt(2 * np.pi)   # standard normal density
-        return phi / sigma, -u * phi
-
-
-def _params(g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    mu = torch.randn(D, generator=g, dtype=torch.float64)
-    # sigma in [0.37, 0.61] or [1.65, 2.7]: a missing or extra factor sigma shows
-    sign = torch.where(torch.rand(D, generator=g) < 0.5, -1.0, 1.0).double()
-    log_sigma = sign * (0.5 + 0.5 * torch.rand(D, generator=g, dtype=torch.float64))
-    return mu, log_sigma
-
-
-def _rand(g: torch.Generator, lo: float, hi: float) -> list[float]:
-    return (lo + (hi - lo) * torch.rand(D, generator=g, dtype=torch.float64)).tolist()
-
-
-def _seeded_runs(fn, f, mu, log_sigma, seed: int, **kwargs) -> torch.Tensor:
-    """[two calls with equally seeded generators agree, a different seed gives another result], as 1.0/0.0."""
+def _seeded_runs(call, seed: int) -> torch.Tensor:
+    """[equal seeds give equal results, another seed another result] as 1.0 / 0.0; ``call(generator)``."""
     def run(s):
-        out = fn(f, mu, log_sigma, 64, generator=torch.Generator().manual_seed(s), **kwargs)
-        return torch.cat([torch.as_tensor(t).detach().reshape(-1).double() for t in out])
+        return torch.cat([torch.as_tensor(t).detach().reshape(-1).double()
+                          for t in _as_tuple(call(torch.Generator().manual_seed(s)))])
     a, b, c = run(seed), run(seed), run(seed + 1)
     return torch.tensor([float(torch.equal(a, b)), float(not torch.equal(a, c))], dtype=torch.float64)
+
+
+def _as_tuple(result):
+    return result if isinstance(result, tuple) else (result,)
 
 
 def _judge_seeded(fn_name: str, flags) -> None:
     same, different = (bool(x == 1) for x in as_tensor(flags, (2,), f"the generator probe of {fn_name}").tolist())
     if not same:
         raise Failure(f"{fn_name}: two calls with equally seeded generators gave different results: draw "
-                      "every random number from `generator` (torch.randn(..., generator=generator))")
+                      "every random number from `generator` (pass generator=generator)")
     if not different:
-        raise Failure(f"{fn_name}: generators with different seeds gave the same result: draw the noise "
-                      "from `generator`")
+        raise Failure(f"{fn_name}: generators with different seeds gave the same result: draw the "
+                      "samples from `generator`")
 
 
-def _summary(fn_name: str, result, n: int) -> tuple:
-    if type(result) is not tuple or len(result) != 2:
-        raise Failure(f"{fn_name} must return the tuple (grad_mu, grad_log_sigma)")
+def _check_estimate(fn_name: str, t, shape: tuple, what: str) -> torch.Tensor:
+    if type(t) is not torch.Tensor or tuple(t.shape) != shape:
+        raise Failure(f"{fn_name}: {what} must be a tensor of shape {shape} (one estimate, the average over "
+                      f"the n samples), got {getattr(t, 'shape', type(t).__name__)}")
+    return t.detach().to(torch.float64)
+
+
+def _repeat(fn_name: str, call, repeats: int, shapes: dict) -> tuple:
+    """Call ``call()`` ``repeats`` times; -> (mean, variance) over the calls of each named output."""
+    rows: dict[str, list] = {name: [] for name in shapes}
+    for _ in range(repeats):
+        result = call()
+        if len(shapes) > 1 and (type(result) is not tuple or len(result) != len(shapes)):
+            raise Failure(f"{fn_name} must return the tuple ({', '.join(shapes)})")
+        for (name, shape), t in zip(shapes.items(), _as_tuple(result)):
+            rows[name].append(_check_estimate(fn_name, t, shape, name))
     out = []
-    for name, t in zip(("grad_mu", "grad_log_sigma"), result):
-        if type(t) is not torch.Tensor or tuple(t.shape) != (n, D):
-            raise Failure(f"{fn_name}: {name} must be a tensor of shape (n, *mu.shape) = {(n, D)}, one "
-                          f"estimate per sample, got {getattr(t, 'shape', type(t).__name__)}")
-    for t in result:
-        t = t.detach().to(torch.float64)
-        out += [t.mean(0), t.var(0)]
-    return tuple(out)   # (mean_mu, var_mu, mean_ls, var_ls)
-
-
-# Expectations over one eps ~ N(0, 1) by the trapezoid rule on a fine grid (steps included).
-_EPS = np.linspace(-12, 12, 24001)
-_WEIGHTS = np.exp(-_EPS ** 2 / 2) / np.sqrt(2 * np.pi) * (_EPS[1] - _EPS[0])
-_WEIGHTS[[0, -1]] /= 2
-
-
-def _expect(values: np.ndarray) -> np.ndarray:
-    """E over eps of values (G, d) on the grid -> (d,)."""
-    return (_WEIGHTS[:, None] * values).sum(0)
-
-
-def _raw_moments(f, mu, sigma, kind: str, baseline: float = 0.0):
-    """E[g^p], p = 1..4, of one textbook estimate g of each coordinate, by quadrature.
-
-    Returns two arrays (4, d): for grad_mu and for grad_log_sigma. Every test function is a sum
-    f = h_0(z_0) + h_1(z_1) + const, so for the score function the estimate of coordinate j is
-    (h_j + R_j) s(eps_j) with R_j = h_{1-j} + const - b independent of eps_j, and
-        E[g^p] = sum_k C(p, k) E[h_j^k s^p] E[R_j^(p-k)].
-    """
-    eps = _EPS[:, None] + 0 * mu                                     # (G, d)
-    z = mu + sigma * eps
-    powers = range(1, 5)
-    if kind == "path":
-        grad = f.term_grads(z)
-        return tuple(np.stack([_expect(g ** p) for p in powers]) for g in (grad, grad * sigma * eps))
-    h = f.terms(z)
-    rest = h[:, ::-1] + f.const - baseline                            # column j holds h_{1-j} + const - b
-    rest_moments = [_expect(rest ** q) for q in range(5)]             # E[R_j^q], q = 0..4
-    h_powers = [np.ones_like(h), h, h ** 2, h ** 3, h ** 4]
-    out = []
-    for score in (eps / sigma, eps ** 2 - 1):                         # d log N / d mu, d / d log_sigma
-        out.append(np.stack([sum(math.comb(p, k) * _expect(h_powers[k] * score ** p) * rest_moments[p - k]
-                                 for k in range(p + 1)) for p in powers]))
+    for name in shapes:
+        stacked = torch.stack(rows[name])                   # (repeats, *shape)
+        out += [stacked.mean(0), stacked.var(0)]
     return tuple(out)
 
 
-def _judge_one(label: str, items, f, mu, sigma, n: int, kind: str, baseline: float = 0.0) -> None:
-    mean_mu, var_mu, mean_ls, var_ls = (as_tensor(t, (D,), f"{label}: summary").numpy() for t in items)
-    exact = f.exact(mu, sigma)
-    moments = _raw_moments(f, mu, sigma, kind, baseline)
-    for name, mean, var, true, m in (("grad_mu", mean_mu, var_mu, exact[0], moments[0]),
-                                     ("grad_log_sigma", mean_ls, var_ls, exact[1], moments[1])):
-        if not (np.isfinite(mean).all() and np.isfinite(var).all()):
-            raise Failure(f"{label}: {name} contains NaN or inf")
-        ref_var = m[1] - m[0] ** 2
-        # The sample variance of n draws has variance (mu_4 - var^2) / n (mu_4: the central 4th
-        # moment); its distribution is skewed for these heavy tails, so allow at least twice var.
-        mu4 = m[3] - 4 * m[0] * m[2] + 6 * m[0] ** 2 * m[1] - 3 * m[0] ** 4
-        ceiling = np.maximum(ref_var + Z * np.sqrt(np.maximum(mu4 - ref_var ** 2, 0) / n), 2 * ref_var) + 1e-12
-        # A correct estimator's per-sample estimates vary: at least half the textbook variance (or
-        # that variance minus Z standard errors, if lower). Copies of one average, or a baseline
-        # computed from the same samples, vary less.
-        floor = np.minimum(ref_var - Z * np.sqrt(np.maximum(mu4 - ref_var ** 2, 0) / n), 0.5 * ref_var)
-        if (var < floor).any():
-            raise Failure(f"{label}: the per-sample estimates of {name} vary less than the estimator's own "
-                          "noise allows: return one estimate per sample (row i from z_i alone), not an average "
-                          "or a baseline computed from the samples themselves")
-        if (var > ceiling).any():
-            raise Failure(f"{label}: the per-sample estimates of {name} vary more than the "
-                          + ("score-function estimator's (is the baseline subtracted from f?)" if kind == "score"
-                             else "pathwise estimator's (is it the gradient of f at the sample, times dz/dtheta?)"))
-        band = Z * np.sqrt(ref_var / n) + 1e-9
-        if (np.abs(mean - true) > band).any():
-            raise Failure(f"{label}: the mean of the per-sample estimates of {name} is not the gradient of "
-                          f"E f(z): off by {float(np.abs(mean - true).max()):.3g}, more than {n} samples "
-                          "allow (the estimator must be unbiased). "
-                          + ("Check the score d log N(z; mu, sigma^2) / d theta: (z - mu) / sigma^2 for mu and "
-                             "(z - mu)^2 / sigma^2 - 1 for log_sigma." if kind == "score" else
-                             "Check dz/dmu = 1 and dz/dlog_sigma = sigma * eps = z - mu."))
+def _judge_moments(label: str, name: str, mean, var, exact, ref_var, ref_mu4, repeats: int,
+                   bias_hint: str, floor_hint: str, ceiling_hint: str, factor: float = 1.6) -> None:
+    """The mean of ``repeats`` estimates within Z standard errors of ``exact``; their variance within
+    Z standard errors of a sample variance (and within ``factor``) of ``ref_var``. Heavy tails make a
+    sample variance skewed (usually too small, now and then far too large): ``factor`` allows for it."""
+    if not (np.isfinite(mean).all() and np.isfinite(var).all()):
+        raise Failure(f"{label}: {name} contains NaN or inf")
+    band = Z * np.sqrt(ref_var / repeats) + 1e-9
+    if (np.abs(mean - exact) > band).any():
+        raise Failure(f"{label}: over {repeats} calls the mean of {name} is farther from the gradient than "
+                      f"{repeats} calls of an unbiased estimator allow: the estimator is biased. {bias_hint}")
+    spread = Z * np.sqrt(np.maximum(ref_mu4 - ref_var ** 2, 0) / repeats)
+    floor = np.minimum(ref_var - spread, ref_var / factor)
+    ceiling = np.maximum(ref_var + spread, factor * ref_var) + 1e-12
+    if (var < floor).any():
+        raise Failure(f"{label}: {name} varies less from call to call than this estimator with n samples "
+                      f"can. {floor_hint}")
+    if (var > ceiling).any():
+        raise Failure(f"{label}: {name} varies more from call to call than this estimator with n samples "
+                      f"does. {ceiling_hint}")
 
 
-# --- score_function_grad -----------------------------------------------------------------------
+# --- score_function_grad_loo --------------------------------------------------------------------
 
-def _score_inputs(g: torch.Generator) -> dict:
-    mu, log_sigma = _params(g)
-    quad = Quadratic(_rand(g, 0.5, 1.5), _rand(g, -1, 1), 3.0)
-    offset = Quadratic(_rand(g, 0.5, 1.5), _rand(g, -1, 1), 20.0)
-    # thresholds within 1.5 standard deviations of the mean: no rare events
-    step = Step((mu + log_sigma.exp() * (3 * torch.rand(D, generator=g, dtype=torch.float64) - 1.5)).tolist())
+class Quadratic:
+    """f(z) = sum_j a_j z_j^2 + c_j z_j + e over the last axis; (n, d) -> (n,)."""
+
+    label = "f(z) = sum a z^2 + c z + 20"
+    factor = 3.0    # heavy tails (the estimate of grad_log_sigma has terms in eps^4): a loose variance band
+
+    def __init__(self, a, c, e):
+        self.a, self.c, self.e = np.asarray(a, float), np.asarray(c, float), float(e)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        a, c = torch.as_tensor(self.a, dtype=z.dtype), torch.as_tensor(self.c, dtype=z.dtype)
+        return (a * z ** 2 + c * z).sum(-1) + self.e
+
+    def numpy(self, z: np.ndarray) -> np.ndarray:
+        return (self.a * z ** 2 + self.c * z).sum(-1) + self.e
+
+    def exact(self, mu, sigma):
+        # E f = sum a (mu^2 + sigma^2) + c mu + e
+        return 2 * self.a * mu + self.c, 2 * self.a * sigma ** 2
+
+
+class Step:
+    """f(z) = sum_j 1[z_j > t_j] + 5: only evaluated (its derivative is 0 almost everywhere)."""
+
+    label = "f(z) = sum 1[z > t] + 5 (a step function)"
+    factor = 1.6    # bounded: a tight variance band
+
+    def __init__(self, t):
+        self.t = np.asarray(t, float)
+
+    def __call__(self, z: torch.Tensor) -> torch.Tensor:
+        return (z > torch.as_tensor(self.t, dtype=z.dtype)).to(z.dtype).sum(-1) + 5.0
+
+    def numpy(self, z: np.ndarray) -> np.ndarray:
+        return (z > self.t).sum(-1) + 5.0
+
+    def exact(self, mu, sigma):
+        # E f = sum Phi((mu - t) / sigma) + 5
+        u = (mu - self.t) / sigma
+        phi = np.exp(-u ** 2 / 2) / np.sqrt(2 * np.pi)
+        return phi / sigma, -u * phi
+
+
+LOO_RUNS = ((3, 1200), (4, 400))    # (n, calls) for the quadratic and for the step function
+LOO_BIAS = ("Check the score of each parameter, the average over the n samples, and that no sample's "
+            "baseline uses that sample's own value of f.")
+LOO_FLOOR = ("Each call must use its own n samples and nothing else (no closed form, no extra samples), "
+             "and each sample's baseline the mean of the other n - 1 values.")
+LOO_CEILING = ("Is each sample's baseline the mean of the OTHER n - 1 values of f (divided by n - 1), "
+               "subtracted from its own value? Is the score right?")    # (n, calls) for the quadratic and for the step function
+
+
+def _loo_inputs(g: torch.Generator) -> dict:
+    # One sigma regime per trial, both coordinates: sigma in [0.45, 0.6] or in [1.65, 2.2], so that a
+    # missing factor sigma shows and neither coordinate's noise swamps the other's gradient.
+    sign = 1.0 if float(torch.rand((), generator=g)) < 0.5 else -1.0
+    log_sigma = sign * (0.5 + 0.3 * torch.rand(D, generator=g, dtype=torch.float64))
+    mu_sign = torch.where(torch.rand(D, generator=g) < 0.5, -1.0, 1.0).double()
+    mu = mu_sign * (0.5 + torch.rand(D, generator=g, dtype=torch.float64))
+    sigma = log_sigma.exp()
+    a = 0.1 + 0.2 * torch.rand(D, generator=g, dtype=torch.float64)
+    c = mu_sign * (1 + torch.rand(D, generator=g, dtype=torch.float64))   # |dE f/dmu| >= 1.1
+    quad = Quadratic(a.tolist(), c.tolist(), 20.0)
+    # thresholds 0.4 to 1.2 standard deviations from the mean, on either side
+    side = torch.where(torch.rand(D, generator=g) < 0.5, -1.0, 1.0).double()
+    step = Step((mu + side * sigma * (0.4 + 0.8 * torch.rand(D, generator=g, dtype=torch.float64))).tolist())
     seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=g))
-    # the baseline case uses sigma <= 1: with a wide sigma the sample variance is too heavy-tailed to judge
-    baseline_log_sigma = -log_sigma.abs()
-    return {"mu": mu, "log_sigma": log_sigma, "fs": [quad, Sine(), step], "offset": offset,
-            "baseline_log_sigma": baseline_log_sigma,
-            "baseline": offset.mean(mu.numpy(), baseline_log_sigma.exp().numpy()), "seed": seed}
+    return {"mu": mu, "log_sigma": log_sigma, "fs": [quad, step], "seed": seed}
 
 
 @one_thread
-def _call_score(fn, inputs: dict):
+def _call_loo(fn, inputs: dict):
+    mu, log_sigma = inputs["mu"], inputs["log_sigma"]
     out = []
-    for i, f in enumerate(inputs["fs"]):
+    for i, (f, (n, repeats)) in enumerate(zip(inputs["fs"], LOO_RUNS)):
         gen = torch.Generator().manual_seed(inputs["seed"] + i)
-        out.append(_summary("score_function_grad", fn(f, inputs["mu"], inputs["log_sigma"], N_SCORE, generator=gen),
-                            N_SCORE))
-    gen = torch.Generator().manual_seed(inputs["seed"] + 99)
-    result = fn(inputs["offset"], inputs["mu"], inputs["baseline_log_sigma"], N_SCORE, generator=gen,
-                baseline=inputs["baseline"])
-    out.append(_summary("score_function_grad with a baseline", result, N_SCORE))
-    out.append(_seeded_runs(fn, inputs["fs"][1], inputs["mu"], inputs["log_sigma"], inputs["seed"] + 7))
+        out.append(_repeat("score_function_grad_loo", lambda: fn(f, mu, log_sigma, n, generator=gen), repeats,
+                           {"grad_mu": (D,), "grad_log_sigma": (D,)}))
+    out.append(_seeded_runs(lambda gen: fn(inputs["fs"][0], mu, log_sigma, 5, generator=gen), inputs["seed"] + 7))
     return tuple(out)
 
 
+def _simulate_loo(f, mu, sigma, n: int, seed: int):
+    """A numpy simulation of the leave-one-out estimator: mean, variance, 4th central moment of
+    (grad_mu, grad_log_sigma) over SIMULATED batches of n samples, each (d,)."""
+    rng = np.random.default_rng(seed)
+    eps = rng.standard_normal((SIMULATED, n, len(mu)))
+    values = f.numpy(mu + sigma * eps)                                   # (M, n)
+    others = np.stack([np.delete(values, i, axis=1).mean(1) for i in range(n)], axis=1)  # (M, n)
+    weight = (values - others)[:, :, None]
+    stats = []
+    for score in (eps / sigma, eps ** 2 - 1):
+        g = (weight * score).mean(1)                                     # (M, d)
+        centred = g - g.mean(0)
+        stats.append(((centred ** 2).mean(0), (centred ** 4).mean(0)))
+    return stats
+
+
 @one_thread
-def _judge_score(inputs: dict, output) -> None:
-    parts = as_items(output, 5, "the probe of score_function_grad")
-    _judge_seeded("score_function_grad", parts[4])
+def _judge_loo(inputs: dict, output) -> None:
+    parts = as_items(output, len(LOO_RUNS) + 1, "the probe of score_function_grad_loo")
+    _judge_seeded("score_function_grad_loo", parts[-1])
     mu, sigma = inputs["mu"].numpy(), inputs["log_sigma"].exp().numpy()
-    labels = ("f(z) = sum a z^2 + c z + 3", "f(z) = sum sin(z)", "f(z) = sum 1[z > t] (a step function)")
-    for i, (label, f) in enumerate(zip(labels, inputs["fs"])):
-        _judge_one(f"score_function_grad with {label}", as_items(parts[i], 4, label), f, mu, sigma,
-                   N_SCORE, "score")
-    _judge_one("score_function_grad with f(z) = sum a z^2 + c z + 20 and baseline = E f",
-               as_items(parts[3], 4, "baseline"), inputs["offset"], mu, inputs["baseline_log_sigma"].exp().numpy(),
-               N_SCORE, "score", baseline=inputs["baseline"])
+    for i, (f, (n, repeats)) in enumerate(zip(inputs["fs"], LOO_RUNS)):
+        label = f"score_function_grad_loo with {f.label}, n = {n}"
+        summary = [as_tensor(t, (D,), label).numpy() for t in as_items(parts[i], 4, label)]
+        exact = f.exact(mu, sigma)
+        simulated = _simulate_loo(f, mu, sigma, n, inputs["seed"] % 2 ** 31 + i)
+        for k, name in enumerate(("grad_mu", "grad_log_sigma")):
+            ref_var, ref_mu4 = simulated[k]
+            _judge_moments(label, name, summary[2 * k], summary[2 * k + 1], exact[k], ref_var, ref_mu4, repeats,
+                           LOO_BIAS, LOO_FLOOR, LOO_CEILING, f.factor)
 
 
-# --- pathwise_grad -----------------------------------------------------------------------------
+# --- categorical_score_grad ---------------------------------------------------------------------
 
-def _path_inputs(g: torch.Generator) -> dict:
-    mu, log_sigma = _params(g)
-    quad = Quadratic(_rand(g, -1.5, 1.5), _rand(g, -1, 1), 20.0)   # the offset costs a pathwise estimate nothing
+K = 5                  # categories
+CAT_RUNS = (7, 1000)   # (n, calls): n > K
+
+
+def _cat_inputs(g: torch.Generator) -> dict:
+    logits = torch.randn(K, generator=g, dtype=torch.float64)
+    table = (2 + 4 * torch.rand(K, generator=g, dtype=torch.float64)).tolist()   # f(k) in [2, 6]
     seed = int(torch.randint(0, 2 ** 31 - 1, (), generator=g))
-    return {"mu": mu, "log_sigma": log_sigma, "fs": [quad, Sine()], "seed": seed}
+    return {"logits": logits, "table": table, "seed": seed}
+
+
+class Table:
+    """f(k) = table[k] for integer samples k (n,) -> (n,) float64."""
+
+    def __init__(self, table):
+        self.table = torch.tensor(table, dtype=torch.float64)
+
+    def __call__(self, k: torch.Tensor) -> torch.Tensor:
+        if type(k) is not torch.Tensor or k.dtype != torch.int64 or k.ndim != 1:
+            raise TypeError(f"f expects the samples as an int64 tensor of shape (n,), got "
+                            f"{getattr(k, 'dtype', type(k).__name__)} {tuple(getattr(k, 'shape', ()))}")
+        return self.table[k]
 
 
 @one_thread
-def _call_path(fn, inputs: dict):
-    out = []
-    for i, f in enumerate(inputs["fs"]):
-        gen = torch.Generator().manual_seed(inputs["seed"] + i)
-        out.append(_summary("pathwise_grad", fn(f, inputs["mu"], inputs["log_sigma"], N_PATH, generator=gen), N_PATH))
-    out.append(_seeded_runs(fn, inputs["fs"][1], inputs["mu"], inputs["log_sigma"], inputs["seed"] + 7))
-    return tuple(out)
+def _call_cat(fn, inputs: dict):
+    f, logits = Table(inputs["table"]), inputs["logits"]
+    n, repeats = CAT_RUNS
+    gen = torch.Generator().manual_seed(inputs["seed"])
+    summary = _repeat("categorical_score_grad", lambda: fn(f, logits, n, generator=gen), repeats, {"the estimate": (K,)})
+    # 64 samples: two seeds drawing the same counts of every category would give the same estimate
+    flags = _seeded_runs(lambda gen: fn(f, logits, 64, generator=gen), inputs["seed"] + 7)
+    return (*summary, flags)
 
 
 @one_thread
-def _judge_path(inputs: dict, output) -> None:
-    parts = as_items(output, 3, "the probe of pathwise_grad")
-    _judge_seeded("pathwise_grad", parts[2])
-    mu, sigma = inputs["mu"].numpy(), inputs["log_sigma"].exp().numpy()
-    for i, (label, f) in enumerate(zip(("f(z) = sum a z^2 + c z + 20", "f(z) = sum sin(z)"), inputs["fs"])):
-        _judge_one(f"pathwise_grad with {label}", as_items(parts[i], 4, label), f, mu, sigma, N_PATH, "path")
+def _judge_cat(inputs: dict, output) -> None:
+    parts = as_items(output, 3, "the probe of categorical_score_grad")
+    _judge_seeded("categorical_score_grad", parts[2])
+    mean, var = (as_tensor(t, (K,), "categorical_score_grad").numpy() for t in parts[:2])
+    logits = inputs["logits"].numpy()
+    p = np.exp(logits - logits.max())
+    p /= p.sum()
+    f = np.asarray(inputs["table"], float)
+    exact = p * (f - p @ f)
+    # one-sample estimate of coordinate k when outcome j is drawn: f_j (1[j = k] - p_k); its moments
+    # by summing over the K outcomes, then those of the average of n independent ones
+    one = f[:, None] * (np.eye(K) - p[None, :])                           # (outcome j, coordinate k)
+    centred = one - exact[None, :]
+    var1, mu4_1 = p @ centred ** 2, p @ centred ** 4
+    n, repeats = CAT_RUNS
+    ref_var = var1 / n
+    ref_mu4 = (mu4_1 + 3 * (n - 1) * var1 ** 2) / n ** 3
+    _judge_moments(f"categorical_score_grad with {K} categories, n = {n}", "the estimate", mean, var, exact,
+                   ref_var, ref_mu4, repeats,
+                   "Check the score: the derivative of log p(k) = log softmax(logits)[k] with respect to every "
+                   "logit, and that the samples are drawn independently (with replacement) from softmax(logits).",
+                   "Each call must use its own n samples and nothing else (no exact expectation, no extra samples).",
+                   "Check the score (the derivative with respect to the logits, not the probabilities) and the "
+                   "average over the n samples.")
 
 
 CASES = {
-    "score_function_grad": Case(_score_inputs, _judge_score, REFERENCES, call=_call_score),
-    "pathwise_grad": Case(_path_inputs, _judge_path, REFERENCES, call=_call_path),
+    "score_function_grad_loo": Case(_loo_inputs, _judge_loo, REFERENCES, call=_call_loo, trials=2),
+    "categorical_score_grad": Case(_cat_inputs, _judge_cat, REFERENCES, call=_call_cat, trials=3),
 }
