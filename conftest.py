@@ -53,7 +53,6 @@ GRADING_END_TO_END = [
 # A new test over ~2 s should carry @pytest.mark.slow itself; this list is for existing ones.
 # Node ids; one without parameters (no `[...]`) stands for every parameter of its test.
 SLOW = [
-    "tests/test_estimators.py::test_the_hidden_tests_moments_of_the_estimators_match_monte_carlo",  # 2.2 s
     "tests/test_pareto.py::test_explorer_shows_descent_stuck_in_the_worse_well",  # 1.8 s
     "tests/test_divergences.py::test_tv_normal_agrees_with_numerical_integration_when_variances_differ",  # 2 x 1.6 s
     # Every hidden check of every exercise, run in process against the solution and each mutant:
