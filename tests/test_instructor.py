@@ -359,6 +359,24 @@ def test_canary_stops_a_run_that_cannot_grade_the_reference_solution(tmp_path, c
     assert "reference-canary" not in gradebook_scores(course)
 
 
+@needs_sandbox
+@pytest.mark.slow
+def test_an_exercise_with_a_written_answer_passes_the_canary_and_leaves_the_answer_to_a_person(tmp_path):
+    """The canary asks the reference solution for every autograded point, not for the hand-graded
+    written answer (exercise 02: 4 + 3 + 2 autograded points, 2 by hand)."""
+    from coursetools.release import solved_release
+
+    course = make_scratch_course(tmp_path / "course", ["02_pareto"])
+    folder = course.submitted("ann", "02_pareto")
+    folder.mkdir(parents=True)
+    nbformat.write(solved_release("02_pareto"), folder / course.notebook("02_pareto").name)
+    said = []
+    (ann,) = grade(course.root, options=Options(workers=1, cell_timeout=None, submission_timeout=300,
+                                                limits=Limits(cpu_seconds=120)), say=said.append)
+    assert (ann.status, ann.score, ann.max_score) == ("graded", 9.0, 11.0), (ann.reason, said)
+    assert any("per cell" in line for line in said), "the canary passed and derived the cell limit"
+
+
 MALFORMED = ("invalid_mimebundle", "unhashable_grade_id", "deeply_nested")
 
 

@@ -133,7 +133,8 @@ def _canary(templates: dict[str, Template], setups: list[WorkerSetup], options: 
     say(f"canary: grading the reference solution of {', '.join(j.assignment for j in jobs)} in the sandbox first")
     failed = []
     for result in run_jobs(jobs, setups[:len(jobs)], options.submission_timeout):
-        o, full = result.outcome, templates[result.outcome.assignment].max_score
+        template = templates[result.outcome.assignment]
+        o, full = result.outcome, template.autograded_max if template.autograded_max is not None else template.max_score
         if o.status == "graded" and o.score == full and options.cell_timeout is None:
             slowest = slowest_cell(result.autograded)
             if slowest is not None:
@@ -144,8 +145,8 @@ def _canary(templates: dict[str, Template], setups: list[WorkerSetup], options: 
                     "sets it)")
         if o.status != "graded" or o.score != full:
             first = o.reason.strip().splitlines()[-1] if o.reason.strip() else _first_error(result.autograded)
-            failed.append(f"{o.assignment}: the reference solution got {o.status} {o.score:g}/{full:g}"
-                          + (f" ({first})" if first else ""))
+            failed.append(f"{o.assignment}: the reference solution got {o.status} {o.score:g} of the {full:g} "
+                          "autograded points" + (f" ({first})" if first else ""))
     if failed:
         raise GradingRefused(
             "canary failed, no student was graded: " + "; ".join(failed) + ". The sandboxed kernel cannot "

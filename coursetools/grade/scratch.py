@@ -32,6 +32,7 @@ class Template:
     max_score: float
     course_id: str
     cell_timeout: int | None = None     # derived from the reference solution's time (the canary)
+    autograded_max: float | None = None  # the points autograding can give (not the hand-graded answers)
 
 
 def _generate(root: Path, assignment: str, db_url: str | None = None) -> None:
@@ -87,7 +88,10 @@ def prepare(root: Path, assignment: str, run_dir: Path) -> Template:
         warnings.simplefilter("ignore")
         a = gb.update_or_create_assignment(assignment, duedate=duedate)
         max_score = float(a.max_score)
-    return Template(assignment, template.root, max_score, cid)
+        # A grade cell that is also an answer cell (a written answer) is graded by hand.
+        autograded_max = sum(float(c.max_score) for nb in a.notebooks for c in nb.grade_cells
+                             if c.name not in {s.name for s in nb.solution_cells})
+    return Template(assignment, template.root, max_score, cid, autograded_max=autograded_max)
 
 
 def worker_course(template: Template, target: Path) -> Course:
