@@ -46,6 +46,13 @@ def _course(root: Path, assignment: str, students: int, loopers: int = 0) -> Pat
     return course.root
 
 
+def autograded_points(assignment: str) -> float:
+    """The points autograding can give: every graded cell but the written answers (graded by hand)."""
+    nb = nbformat.read(Course().notebook(assignment), as_version=4)
+    return sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+               if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution"))
+
+
 def class_with_loopers(assignment: str = "01_divergences", students: int = 60, loopers: int = 5) -> list[dict]:
     """Wall time of grading a class with all cores, without and with ``loopers`` infinite loops."""
     cores = os.cpu_count() or 1
@@ -57,7 +64,7 @@ def class_with_loopers(assignment: str = "01_divergences", students: int = 60, l
             start = time.perf_counter()
             outcomes = grade(root, options=Options(workers=cores), say=said.append)
             walls[n] = time.perf_counter() - start
-        scores[n] = sorted(o.score / o.max_score for o in outcomes)
+        scores[n] = sorted(o.score / autograded_points(assignment) for o in outcomes)
         limit = next((line.split("-> ")[1].split()[0] for line in said if "per cell" in line), "?")
     ok = scores[0] == [1.0] * students and scores[loopers][loopers:] == [1.0] * (students - loopers) \
         and all(s < 1 for s in scores[loopers][:loopers])
@@ -91,7 +98,7 @@ def measure(assignment: str, workers: int, students: int) -> tuple[float, float,
         outcomes = grade(root, options=Options(workers=workers), say=say)
         wall = time.perf_counter() - start
     steady = (stamps[-1] - stamps[workers - 1]) / (len(stamps) - workers)
-    scores = [o.score / o.max_score for o in outcomes if o.max_score]
+    scores = [o.score / autograded_points(assignment) for o in outcomes]
     return wall / students, steady, sum(scores) / max(1, len(scores))
 
 
@@ -105,8 +112,8 @@ def run() -> list[dict]:
             continue
         seq_wall, seq, ok_seq = measure(assignment, 1, students)
         par_wall, par, ok_par = measure(assignment, cores, students)
-        config = f"{students} full-marks submissions, sandboxed (bwrap), {cores} cores"
-        note = "" if ok_seq == ok_par == 1 else f" (mean score {ok_seq:.0%}/{ok_par:.0%}: not full marks!)"
+        config = f"{students} full-marks submissions (written answers: by hand), sandboxed (bwrap), {cores} cores"
+        note = "" if ok_seq == ok_par == 1 else f" (mean score {ok_seq:.0%}/{ok_par:.0%} of the autograded points!)"
         rows += [
             {"metric": f"grading {assignment}: s per submission, 1 worker", "value": f"{seq:.2f}",
              "target": "-", "config": f"{config}, steady state (whole run: {seq_wall:.2f}){note}"},
