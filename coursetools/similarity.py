@@ -147,21 +147,27 @@ def similar_pairs(course: Course, assignment: str, threshold: float = THRESHOLD,
         if release.is_file():
             release_funcs.update(_cellwise(release, answers_only=False))
     students = sorted(p.name for p in course.submitted().glob("*") if (p / assignment).is_dir())
+    # Every notebook is read and parsed once, whatever the number of graded functions in it.
+    notebooks = sorted(set(graded.values()))
+    solution_funcs = {name: _cellwise(course.source(assignment) / name, answers_only=True) for name in notebooks}
+    submitted = {}
+    for student in students:
+        for name in notebooks:
+            path = course.submitted(student, assignment) / name
+            submitted[student, name] = _cellwise(path, answers_only=False) if path.is_file() else {}
     pairs = []
     for function, notebook_name in sorted(graded.items()):
         stub = normal_form(release_funcs[function]) if function in release_funcs else None
         bodies: dict[str, list[str]] = {}
         for student in students:
-            notebook = course.submitted(student, assignment) / notebook_name
-            funcs = _cellwise(notebook, answers_only=False) if notebook.is_file() else {}
+            funcs = submitted[student, notebook_name]
             if function in funcs:
                 tokens = normal_form(funcs[function])
                 if tokens != stub and len(tokens) >= min_tokens:
                     bodies[student] = tokens
         references = {}
-        solution_funcs = _cellwise(course.source(assignment) / notebook_name, answers_only=True)
-        if function in solution_funcs:
-            references[SOLUTION] = normal_form(solution_funcs[function])
+        if function in solution_funcs[notebook_name]:
+            references[SOLUTION] = normal_form(solution_funcs[notebook_name][function])
         library = _library_function(function)
         if library is not None:
             references[LIBRARY] = normal_form(library)
