@@ -215,17 +215,12 @@ TRANSCRIBED = {"01_divergences": "exercise 01 still asks for course_lib.divergen
 
 def _exercise_shape(assignment: str) -> tuple[list[str], list[str], list[str]]:
     """(graded functions, graded cells that test no single function -- experiments, written answers)."""
-    import ast
+    from coursetools.similarity import graded_functions
 
     nb = read_solution(assignment)
-    functions, experiments, written = [], [], []
-    for cell in nb.cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("solution"):
-            source = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith("%"))
-            functions += [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-        elif cell.cell_type == "markdown" and meta.get("solution") and meta.get("grade"):
-            written.append(meta["grade_id"])
+    functions, experiments = list(graded_functions(Course(), assignment)), []
+    written = [c.metadata["nbgrader"]["grade_id"] for c in nb.cells if c.cell_type == "markdown"
+               and c.metadata.get("nbgrader", {}).get("solution") and c.metadata["nbgrader"].get("grade")]
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if cell.cell_type == "code" and meta.get("grade") and not meta.get("solution") \
