@@ -96,7 +96,6 @@ class _PageWorker:
             self.process.start()
             child.close()
         self.conn.send((assignment, student))
-        # The first page also pays for the worker's start (imports): it gets that time on top.
         if self.conn.poll(seconds):
             try:
                 return self.conn.recv()
@@ -136,6 +135,7 @@ def feedback(root: Path = REPO, names: list[str] | None = None, say: Callable[[s
                     (target / name.replace(".ipynb", ".html")).write_text(_rejected_page(state, name))
                 counts["rejected"] += 1
                 continue
+            # The first page also pays for the worker's start (imports): it gets that time on top.
             result = worker.render(a, student, page_seconds + (30 if worker.process is None else 0))
             if result is None:
                 counts["timed out"] += 1
