@@ -1,6 +1,6 @@
 """Hidden-test harness for the course's nbgrader exercises.
 
-A hidden test cell says ``check("divergences.kl_normal", kl_normal)``. :func:`check`
+A hidden test cell says ``check("divergences.kl_laplace", kl_laplace)``. :func:`check`
 
 1. builds seeded random inputs with the case's ``make_inputs`` (``course_grading.<topic>``),
 2. calls the submitted function on copies of them, with the ``course_lib`` reference

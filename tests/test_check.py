@@ -14,11 +14,11 @@ ASSIGNMENT = "07_autoregressive"  # fast, and its notebook is stable
 
 
 def test_practice_inputs_differ_from_the_grading_inputs_and_end_with_the_block():
-    grading = course_grading.generator_for("divergences.kl_normal", 0)
+    grading = course_grading.generator_for("divergences.kl_laplace", 0)
     with course_grading.practice_inputs():
-        practice = course_grading.generator_for("divergences.kl_normal", 0)
-        again = course_grading.generator_for("divergences.kl_normal", 0)
-    after = course_grading.generator_for("divergences.kl_normal", 0)
+        practice = course_grading.generator_for("divergences.kl_laplace", 0)
+        again = course_grading.generator_for("divergences.kl_laplace", 0)
+    after = course_grading.generator_for("divergences.kl_laplace", 0)
     draw = lambda g: torch.rand(5, generator=g)  # noqa: E731
     a, b, c, d = draw(grading), draw(practice), draw(again), draw(after)
     assert not torch.equal(a, b), "practice inputs must not be the grading inputs"

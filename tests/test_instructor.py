@@ -333,10 +333,10 @@ def test_a_second_grading_run_of_a_course_refuses_and_a_killed_one_leaves_no_loc
 # Each run checks itself first: the reference solution must get full marks (the canary).
 
 def _break_reference(course: Path, error: str) -> None:
-    """Make the course's own reference answer for kl_normal fail the way a mismatched course_lib does."""
+    """Make the course's own reference answer for kl_laplace fail the way a mismatched course_lib does."""
     source = Course(course).notebook(ASSIGNMENT)
     nb = nbformat.read(source, as_version=4)
-    answer = hostile.cell(nb, "kl_normal")
+    answer = hostile.cell(nb, "kl_laplace")
     answer.source = answer.source.replace("### BEGIN SOLUTION", f"### BEGIN SOLUTION\n    {error}", 1)
     nbformat.write(nb, source)
 
@@ -408,7 +408,7 @@ def test_malformed_submissions_are_normalized_or_refused_once_and_listed(tmp_pat
 def _runtime_writer(ctx: hostile.Context) -> bytes:
     """Leaves answers, a broken connection file and log text in its kernel's runtime folder."""
     nb = hostile.correct_notebook()
-    answer = hostile.cell(nb, "kl_normal")
+    answer = hostile.cell(nb, "kl_laplace")
     attack = ("import os, sys\n"
               "_cf = sys.argv[sys.argv.index('-f') + 1]\n"
               "print('KERNEL-UID', os.getuid())\n"
@@ -421,10 +421,10 @@ def _runtime_writer(ctx: hostile.Context) -> bytes:
 
 
 def _runtime_reader(ctx: hostile.Context) -> bytes:
-    """Leaves kl_normal unanswered and runs whatever answers it finds in its runtime folder."""
+    """Leaves kl_laplace unanswered and runs whatever answers it finds in its runtime folder."""
     nb = hostile.correct_notebook()
-    answer = hostile.cell(nb, "kl_normal")
-    answer.source = (hostile.cell(hostile.blank_notebook(), "kl_normal").source + "\n"
+    answer = hostile.cell(nb, "kl_laplace")
+    answer.source = (hostile.cell(hostile.blank_notebook(), "kl_laplace").source + "\n"
                      "import glob, os, sys\n"
                      "_rt = os.path.dirname(sys.argv[sys.argv.index('-f') + 1])\n"
                      "print('KERNEL-UID', os.getuid())\n"
@@ -455,7 +455,7 @@ def test_one_kernel_leaves_nothing_for_the_next(tmp_path):
     outcomes = {o.student: o for o in grade(root, options=one_worker, say=quiet)}
     assert outcomes["a_writer"].status == "graded"
     reader = outcomes["b_reader"]
-    assert (reader.status, reader.score) == ("graded", hostile.FULL - 2), reader.reason
+    assert (reader.status, reader.score) == ("graded", hostile.ATTACKED), reader.reason
     assert "INJECTED-BY-WRITER" not in reader.reason + " ".join(reader.notes)
     if sandbox.running_as_root():  # a uid of its own per kernel, never one of the fixed probe uids
         uids = {_printed_uid(root, s) for s in ("a_writer", "b_reader")}
@@ -493,7 +493,7 @@ def test_a_looper_costs_the_derived_cell_limit_not_the_configured_one(tmp_path):
     (looper,) = grade(root, options=options, say=said.append)
     limit = int(next(line for line in said if "per cell" in line).split("-> ")[1].split()[0])
     assert limit < 60
-    assert (looper.status, looper.score) == ("graded", 8.0)
+    assert (looper.status, looper.score) == ("graded", hostile.ATTACKED)
     assert looper.seconds < 60, "the loop was stopped at the derived limit"
     nb = nbformat.read(root / "autograded" / "looper" / ASSIGNMENT / NOTEBOOK, as_version=4)
     assert any(o.get("ename") == "CellTimeoutError" for c in nb.cells if c.cell_type == "code" for o in c.outputs)
@@ -526,7 +526,7 @@ def test_hostile_submission_gets_what_it_deserves(corpus, case):
     root, outcome = corpus["root"], corpus["outcomes"][case.name]
     assert outcome.status == case.status, outcome.reason
     assert outcome.score == case.score
-    assert outcome.max_score == hostile.FULL
+    assert outcome.max_score == hostile.MAX  # the written answer is in the maximum, graded by hand
     for label in case.review:
         assert label in outcome.review, f"{case.name} should be flagged for review: {label!r}"
     assert float(corpus["csv"][case.name]["score"]) == case.score
@@ -561,9 +561,9 @@ def test_outputs_and_metadata_cannot_inflate_anything(corpus):
     assert all(p.stat().st_size < 2_000_000 for p in (root / "feedback").rglob("*.html"))
     with Gradebook(Course(root).db_url) as gb:
         assignment = gb.find_assignment(ASSIGNMENT)
-        assert float(assignment.max_score) == hostile.FULL
+        assert float(assignment.max_score) == hostile.MAX
         assert {c.name for c in assignment.notebooks[0].grade_cells} == \
-            {"test_kl_normal", "test_tv_normal", "test_kl_mvn", "test_kl_monte_carlo"}
+            {"test_kl_laplace", "test_tv_laplace", "test_kl_control_variate", "test_experiment", "written_answer"}
 
 
 @pytest.mark.slow

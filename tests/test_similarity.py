@@ -14,48 +14,84 @@ from coursetools.similarity import LIBRARY, SOLUTION, normal_form, similar_pairs
 
 ASSIGNMENT = "01_divergences"
 
-HONEST = '''def kl_mvn(mu_p, cov_p, mu_q, cov_q):
+HONEST = '''def tv_laplace(mu_p, b_p, mu_q, b_q):
     out = []
-    for mp, cp, mq, cq in zip(mu_p, cov_p, mu_q, cov_q):
-        iq = torch.linalg.inv(cq)
-        diff = mq - mp
-        out.append(0.5 * (torch.trace(iq @ cp) + diff @ iq @ diff - mp.shape[0]
-                          + torch.linalg.slogdet(cq)[1] - torch.linalg.slogdet(cp)[1]))
-    return torch.stack(out)
+    for mp, bp, mq, bq in zip(mu_p.tolist(), b_p.tolist(), mu_q.tolist(), b_q.tolist()):
+        if bp > bq:
+            mp, bp, mq, bq = mq, bq, mp, bp
+        F = lambda x, m, b: 0.5 * math.exp((x - m) / b) if x < m else 1 - 0.5 * math.exp(-(x - m) / b)
+        ell = lambda x: math.log(bq / bp) - abs(x - mp) / bp + abs(x - mq) / bq
+        if bp == bq:
+            mid = (mp + mq) / 2
+            out.append(abs(F(mid, mp, bp) - F(mid, mq, bq)))
+            continue
+        lo, hi = mp - 100 * bq, mp
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if ell(mid) > 0 else (mid, hi)
+        left = hi
+        lo, hi = mp, mp + 100 * bq
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (mid, hi) if ell(mid) > 0 else (lo, mid)
+        out.append(F(lo, mp, bp) - F(left, mp, bp) - F(lo, mq, bq) + F(left, mq, bq))
+    return torch.tensor(out)
 '''
-# HONEST with every name changed, comments and blank lines added, the expression split differently.
-RENAMED_COPY = '''def kl_mvn(mu_p, cov_p, mu_q, cov_q):
-    """My own KL."""
-    results = []   # one value per batch element
+# HONEST with every name changed, comments and blank lines added, the layout changed.
+RENAMED_COPY = '''def tv_laplace(mu_p, b_p, mu_q, b_q):
+    """My own TV."""
+    values = []   # one per pair
 
-    for mean_a, covariance_a, mean_b, covariance_b in zip(mu_p, cov_p, mu_q, cov_q):
-        precision = torch.linalg.inv(covariance_b)  # invert once
-        delta = mean_b - mean_a
-        results.append(
-            0.5 * (torch.trace(precision @ covariance_a) + delta @ precision @ delta - mean_a.shape[0]
-                   + torch.linalg.slogdet(covariance_b)[1] - torch.linalg.slogdet(covariance_a)[1]))
-    return torch.stack(results)
+    for c1, s1, c2, s2 in zip(mu_p.tolist(), b_p.tolist(), mu_q.tolist(), b_q.tolist()):
+        if s1 > s2:  # p should be the narrow one
+            c1, s1, c2, s2 = c2, s2, c1, s1
+        cdf = lambda t, c, s: 0.5 * math.exp((t - c) / s) if t < c else 1 - 0.5 * math.exp(-(t - c) / s)
+        log_ratio = lambda t: math.log(s2 / s1) - abs(t - c1) / s1 + abs(t - c2) / s2
+
+        if s1 == s2:
+            middle = (c1 + c2) / 2
+            values.append(abs(cdf(middle, c1, s1) - cdf(middle, c2, s2)))
+            continue
+        a, b = c1 - 100 * s2, c1
+        for _ in range(100):   # bisection, left crossing
+            middle = (a + b) / 2
+            a, b = (a, middle) if log_ratio(middle) > 0 else (middle, b)
+        start = b
+        a, b = c1, c1 + 100 * s2
+        for _ in range(100):   # bisection, right crossing
+            middle = (a + b) / 2
+            a, b = (middle, b) if log_ratio(middle) > 0 else (a, middle)
+        values.append(cdf(a, c1, s1) - cdf(start, c1, s1) - cdf(a, c2, s2) + cdf(start, c2, s2))
+    return torch.tensor(values)
 '''
 # The course's own solution, renamed.
-LEAKED = '''def kl_mvn(mu_p, cov_p, mu_q, cov_q):
-    dim = mu_p.shape[-1]
-    lp = torch.linalg.cholesky(cov_p)
-    lq = torch.linalg.cholesky(cov_q)
-    a = torch.linalg.solve_triangular(lq, lp, upper=False)
-    b = torch.linalg.solve_triangular(lq, (mu_q - mu_p).unsqueeze(-1), upper=False)
-    ldp = 2 * torch.log(torch.diagonal(lp, dim1=-2, dim2=-1)).sum(-1)
-    ldq = 2 * torch.log(torch.diagonal(lq, dim1=-2, dim2=-1)).sum(-1)
-    return 0.5 * ((a ** 2).sum((-2, -1)) + (b ** 2).sum((-2, -1)) - dim + ldq - ldp)
+LEAKED = '''def tv_laplace(mu_p, b_p, mu_q, b_q):
+    mu_p, b_p, mu_q, b_q = torch.broadcast_tensors(mu_p, b_p, mu_q, b_q)
+    flip = b_p > b_q
+    mu_p, mu_q = torch.where(flip, mu_q, mu_p), torch.where(flip, mu_p, mu_q)
+    b_p, b_q = torch.where(flip, b_q, b_p), torch.where(flip, b_p, b_q)
+
+    def F(t, m, s):
+        z = (t - m) / s
+        return torch.where(z < 0, 0.5 * torch.exp(z.clamp(max=0)), 1 - 0.5 * torch.exp(-z.clamp(min=0)))
+
+    k, a, b = torch.log(b_q / b_p), 1 / b_p, 1 / b_q
+    left = torch.minimum((mu_p * a - mu_q * b - k) / (a - b), (mu_p * a + mu_q * b - k) / (a + b))
+    right = torch.maximum((mu_p * a - mu_q * b + k) / (a - b), (mu_p * a + mu_q * b + k) / (a + b))
+    both = (F(right, mu_p, b_p) - F(left, mu_p, b_p)) - (F(right, mu_q, b_q) - F(left, mu_q, b_q))
+    middle = (mu_p + mu_q) / 2
+    single = (F(middle, mu_p, b_p) - F(middle, mu_q, b_q)).abs()
+    return torch.where(b_p == b_q, single, both)
 '''
 
 
-def _submit(course, student: str, kl_mvn: str | None) -> None:
-    """The released notebook, with ``kl_mvn``'s answer cell replaced (None: left as released)."""
+def _submit(course, student: str, answer: str | None) -> None:
+    """The released notebook, with ``tv_laplace``'s answer cell replaced (None: left as released)."""
     (name,) = course.notebook_names(ASSIGNMENT)
     nb = nbformat.read(course.release(ASSIGNMENT) / name, as_version=4)
-    if kl_mvn is not None:
-        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "kl_mvn"]
-        cell.source = kl_mvn
+    if answer is not None:
+        (cell,) = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "tv_laplace"]
+        cell.source = answer
     folder = course.submitted(student, ASSIGNMENT)
     folder.mkdir(parents=True)
     nbformat.write(nb, folder / name)
@@ -65,8 +101,8 @@ def _submit(course, student: str, kl_mvn: str | None) -> None:
 def course(tmp_path_factory):
     course = make_scratch_course(tmp_path_factory.mktemp("similarity") / "course", [ASSIGNMENT], generate=True)
     for student, answer in [("ana", HONEST), ("ben", RENAMED_COPY), ("cem", None), ("dan", LEAKED),
-                            ("eve", HONEST.replace("torch.linalg.inv(cq)", "torch.cholesky_inverse(torch.linalg.cholesky(cq))")
-                             .replace("torch.stack(out)", "torch.stack(out).to(mu_p.dtype)"))]:
+                            ("eve", HONEST.replace("for _ in range(100):", "for _ in range(60):")
+                             .replace("torch.tensor(out)", "torch.tensor(out, dtype=mu_p.dtype)"))]:
         _submit(course, student, answer)
     return course
 
@@ -80,13 +116,13 @@ def test_renaming_and_layout_do_not_change_the_normal_form():
 
 def test_planted_copies_are_found_and_honest_work_is_not(course):
     pairs = {(p.function, p.first, p.second): p.score for p in similar_pairs(course, ASSIGNMENT)}
-    assert pairs[("kl_mvn", "ana", "ben")] == 1.0, "a renamed, recommented copy is identical"
-    assert pairs[("kl_mvn", SOLUTION, "dan")] == 1.0, "the course's solution, renamed"
-    assert 0.9 <= pairs[("kl_mvn", "ana", "eve")] < 1.0, "a copy with small edits is still near"
+    assert pairs[("tv_laplace", "ana", "ben")] == 1.0, "a renamed, recommented copy is identical"
+    assert pairs[("tv_laplace", SOLUTION, "dan")] == 1.0, "the course's solution, renamed"
+    assert 0.9 <= pairs[("tv_laplace", "ana", "eve")] < 1.0, "a copy with small edits is still near"
     assert not [k for k in pairs if "cem" in k], "an untouched stub is nobody's copy"
-    # Everyone left the other functions as released: no pair but kl_mvn's.
-    assert {k[0] for k in pairs} == {"kl_mvn"}
-    assert ("kl_mvn", SOLUTION, "ana") not in pairs and ("kl_mvn", LIBRARY, "ana") not in pairs
+    # Everyone left the other functions as released: no pair but tv_laplace's.
+    assert {k[0] for k in pairs} == {"tv_laplace"}
+    assert ("tv_laplace", SOLUTION, "ana") not in pairs and ("tv_laplace", LIBRARY, "ana") not in pairs
 
 
 def test_the_command_writes_the_table_and_notes_the_formgrader_without_grading(course, capsys):
@@ -103,13 +139,13 @@ def test_the_command_writes_the_table_and_notes_the_formgrader_without_grading(c
     assert {(r["first"], r["second"]) for r in rows} == {("ana", "ben"), (SOLUTION, "dan"), ("ana", "eve"), ("ben", "eve")}
     notebook = course.notebook_names(ASSIGNMENT)[0].removesuffix(".ipynb")
     with Gradebook(course.db_url) as gb:
-        comment = gb.find_comment("kl_mvn", notebook, ASSIGNMENT, "ben").manual_comment
-        assert "[similarity] kl_mvn: 100% like ana" in comment
+        comment = gb.find_comment("tv_laplace", notebook, ASSIGNMENT, "ben").manual_comment
+        assert "[similarity] tv_laplace: 100% like ana" in comment
         submission = gb.find_submission(ASSIGNMENT, "ben")
         assert all(g.manual_score is None for g in submission.notebooks[0].grades), "no grade was touched"
     similarity(course.root, ASSIGNMENT, say=lambda _: None)  # run again: the note is replaced, not repeated
     with Gradebook(course.db_url) as gb:
-        assert gb.find_comment("kl_mvn", notebook, ASSIGNMENT, "ben").manual_comment.count("[similarity]") == 2
+        assert gb.find_comment("tv_laplace", notebook, ASSIGNMENT, "ben").manual_comment.count("[similarity]") == 2
 
 
 def test_an_unknown_assignment_is_a_clear_error(course, capsys):

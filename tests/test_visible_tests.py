@@ -26,14 +26,12 @@ COVERED = ["01_divergences", "02_pareto", "03_pca_autoencoders", "04_elbo_vae", 
 # Common wrong answers beyond tests/mutants/ (same form: an edit of one solution cell).
 EXTRA = {
     "01_divergences": [
-        # The example: Validate said "Success!" for this one with equal-sigma tests only.
-        Mutant("log of the variance ratio without its 1/2", "kl_normal",
-               "return torch.log(sigma_q / sigma_p)",
-               "return torch.log(var_q / var_p)",
-               "divergences.kl_normal", "test_kl_normal"),
-        Mutant("mean difference divided by var_p", "kl_normal",
-               "/ (2 * var_q) - 0.5", "/ (2 * var_p) - 0.5",
-               "divergences.kl_normal", "test_kl_normal"),
+        Mutant("E|X - mu_q| taken under q instead of p", "kl_laplace",
+               "(delta + b_p * torch.exp(-delta / b_p)) / b_q", "(delta + b_q * torch.exp(-delta / b_q)) / b_q",
+               "divergences.kl_laplace", "test_kl_laplace"),
+        Mutant("the control variate's terms with the wrong sign: log r - (r - 1)", "kl_control_variate",
+               "terms = torch.expm1(log_r) - log_r", "terms = log_r - torch.expm1(log_r)",
+               "divergences.kl_control_variate", "test_kl_control_variate"),
     ],
 }
 

@@ -126,18 +126,19 @@ def test_lectures_are_read_only_and_validate_refuses_them(student_lab):
     assert not re.search(r"Traceback", student_lab.log_tail(20000))
 
 
-def test_validate_names_expected_and_actual_values_for_the_issues_wrong_kl(student_lab, page):
-    """The wrong answer that once got "Success!": log(var_q / var_p) without its 1/2."""
+def test_validate_names_expected_and_actual_values_for_a_common_wrong_kl(student_lab, page):
+    """A wrong answer that passes the easy checks (KL(p || p) = 0, equal centres): E_p|X - mu_q|
+    taken as |mu_p - mu_q| + b_p. Validate must name the expected and the actual value."""
     jupyterlab.open_notebook(page, student_lab, EXERCISE)
-    wrong = ("def kl_normal(mu_p, sigma_p, mu_q, sigma_q):\n"
-             "    var_p, var_q = sigma_p ** 2, sigma_q ** 2\n"
-             "    return torch.log(var_q / var_p) + (var_p + (mu_p - mu_q) ** 2) / (2 * var_q) - 0.5\n")
+    wrong = ("def kl_laplace(mu_p, b_p, mu_q, b_q):\n"
+             "    delta = (mu_p - mu_q).abs()\n"
+             "    return torch.log(b_q / b_p) + (delta + b_p) / b_q - 1\n")
     page.evaluate("""(source) => {
         const cells = window.jupyterapp.shell.currentWidget.content.model.cells;
         for (let i = 0; i < cells.length; i++) {
             const cell = cells.get(i);
             const meta = cell.getMetadata('nbgrader');
-            if (meta && meta.grade_id === 'kl_normal') { cell.sharedModel.setSource(source); }
+            if (meta && meta.grade_id === 'kl_laplace') { cell.sharedModel.setSource(source); }
         }
     }""", wrong)
     page.locator(".validate-button").first.click()
@@ -146,9 +147,9 @@ def test_validate_names_expected_and_actual_values_for_the_issues_wrong_kl(stude
     text = dialog.inner_text()
     # The assert's message comes first, before the cell's code: no scrolling to find it.
     first = text.split("The following cell failed:", 1)[1].strip().splitlines()[0]
-    assert first.startswith("AssertionError: KL(N(0.5,0.8^2) || N(-0.3,1.7^2)): expected"), text
+    assert first.startswith("AssertionError: KL(Laplace(0.5, 0.8) || Laplace(-0.3, 1.7)): expected"), text
     assert "got" in first, first
     assert "Success" not in text, text
     # Validate saved the student's own notebook (in the temporary course) and nothing else.
-    assert "torch.log(var_q / var_p)" in (student_lab.root / EXERCISE).read_text()
+    assert "(delta + b_p) / b_q" in (student_lab.root / EXERCISE).read_text()
     assert not list(student_lab.root.rglob("gradebook.db"))

@@ -1,11 +1,13 @@
 """A corpus of hostile and broken submissions of exercise 01, each with its expected outcome.
 
 Every case is built from the exercise's own notebooks (no big files in the repository): the released
-notebook with the reference answers filled in is a correct submission worth 10 points, and each case
-edits it the way a careless or dishonest student would. Attacks sit at the top of an answer cell
-(usually ``kl_normal``, worth 2 points): where the attack raises, the rest of that cell never runs,
-its function stays undefined, and the submission deserves 8. Where the attack is cheating, the
-function is also wrong, so the cheat is the only way it could earn points: it must earn none.
+notebook with the reference answers filled in is a correct submission worth 10 autograded points
+(the written answer waits for a person), and each case edits it the way a careless or dishonest
+student would. Attacks sit at the top of an answer cell (usually ``kl_laplace``, worth 2 points):
+where the attack raises, the rest of that cell never runs, its function stays undefined, and the
+submission loses that cell's points and the experiment's 3 (it uses every function): it deserves
+``ATTACKED`` = 5. Where the attack is cheating, the function is also wrong, so the cheat is the only
+way it could earn points: it must earn none.
 
 ``CASES`` is the table the tests walk through: file name and content, expected status
 (``graded``/``rejected``), expected score, and words the student's feedback must contain.
@@ -25,7 +27,9 @@ from coursetools.release import solved_release
 
 ASSIGNMENT = "01_divergences"
 NOTEBOOK = f"ex{ASSIGNMENT}.ipynb"
-FULL = 10.0
+FULL = 10.0             # the autograded points: what a correct submission gets before a person reads it
+MAX = 12.0              # with the written answer (2 points, graded by hand)
+ATTACKED = FULL - 2 - 3  # a 2-point function undefined or wrong, and the experiment that uses it
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ def dump(nb: nbformat.NotebookNode) -> bytes:
     return nbformat.writes(nb).encode()
 
 
-def attack(code: str, where: str = "kl_normal", wrong: str | None = None) -> Callable[[Context], bytes]:
+def attack(code: str, where: str = "kl_laplace", wrong: str | None = None) -> Callable[[Context], bytes]:
     """A correct notebook whose answer cell ``where`` starts with ``code`` (formatted with the
     context: {course}, {victim}, {repo}); ``wrong`` replaces that cell's function body's return."""
     def make(ctx: Context) -> bytes:
@@ -84,7 +88,7 @@ def attack(code: str, where: str = "kl_normal", wrong: str | None = None) -> Cal
     return make
 
 
-WRONG_KL = "    return torch.zeros_like(mu_p * sigma_p * mu_q * sigma_q)"
+WRONG_KL = "    return torch.zeros_like(mu_p * b_p * mu_q * b_q)"
 
 
 def _edit(fn: Callable[[nbformat.NotebookNode, Context], None], base=correct_notebook) -> Callable[[Context], bytes]:
@@ -96,19 +100,19 @@ def _edit(fn: Callable[[nbformat.NotebookNode, Context], None], base=correct_not
 
 
 def _delete_test(nb, ctx):
-    nb.cells.remove(cell(nb, "test_kl_normal"))
+    nb.cells.remove(cell(nb, "test_kl_laplace"))
 
 
 def _edit_test(nb, ctx):
-    cell(nb, "test_tv_normal").source = "assert True  # tests are for other people"
-    tv = cell(nb, "tv_normal")
+    cell(nb, "test_tv_laplace").source = "assert True  # tests are for other people"
+    tv = cell(nb, "tv_laplace")
     tv.source = re.sub(r"(    \"\"\"\n)(.*)\Z", lambda m: m.group(1) + "    return torch.zeros_like(mu_p + mu_q)\n",
                        tv.source, flags=re.S)
 
 
 def _fake_points(nb, ctx):
-    answer = cell(nb, "kl_normal")
-    answer.source = cell(blank_notebook(), "kl_normal").source  # unanswered
+    answer = cell(nb, "kl_laplace")
+    answer.source = cell(blank_notebook(), "kl_laplace").source  # unanswered
     answer.metadata["nbgrader"].update(grade=True, points=1000, locked=False)
 
 
@@ -117,7 +121,7 @@ def _fake_graded_cell(nb, ctx):
     stub.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "locked": True, "points": 1000,
                                  "schema_version": 3, "solution": False, "task": False}
     nb.cells.insert(4, stub)
-    cell(nb, "kl_normal").source = cell(blank_notebook(), "kl_normal").source  # unanswered
+    cell(nb, "kl_laplace").source = cell(blank_notebook(), "kl_laplace").source  # unanswered
 
 
 def _empty_notebook(nb, ctx):
@@ -125,30 +129,30 @@ def _empty_notebook(nb, ctx):
 
 
 def _fake_partial_credit(nb, ctx):
-    answer = cell(nb, "kl_normal")
+    answer = cell(nb, "kl_laplace")
     answer.source = ("_ip = get_ipython()\n_ip.events.register('pre_run_cell', lambda *a: _ip.displayhook(2))\n"
                      + answer.source)
 
 
 def _script_injection(nb, ctx):
     nb.cells.insert(1, nbformat.v4.new_markdown_cell("Nice work! <script>alert('markdown-xss')</script>"))
-    cell(nb, "kl_normal").source = ("from IPython.display import HTML, display\n"
-                                    "display(HTML(\"<script>alert('output-xss')</script>\"))\n"
-                                    + cell(nb, "kl_normal").source)
+    cell(nb, "kl_laplace").source = ("from IPython.display import HTML, display\n"
+                                     "display(HTML(\"<script>alert('output-xss')</script>\"))\n"
+                                     + cell(nb, "kl_laplace").source)
 
 
 def _bad_bundles(nb, ctx):
     """Outputs and attachments that are not valid notebook data (nbformat refuses to validate them)."""
     md = next(c for c in nb.cells if c.cell_type == "markdown")
     md["attachments"] = {"plot.png": {"image/png": ["iVBOR", 3]}, "x": {"text/plain": {"not": "text"}}}
-    code = cell(nb, "kl_normal")
+    code = cell(nb, "kl_laplace")
     code.outputs = [nbformat.from_dict({"output_type": "display_data", "metadata": {},
                                         "data": {"text/plain": 5, "image/png": {"x": 1}}})]
 
 
 def _unhashable_grade_id(nb, ctx):
     stub = nbformat.v4.new_code_cell("print('free points')")
-    stub.metadata["nbgrader"] = {"grade": True, "grade_id": ["kl_normal"], "locked": True, "points": 1000,
+    stub.metadata["nbgrader"] = {"grade": True, "grade_id": ["kl_laplace"], "locked": True, "points": 1000,
                                  "schema_version": 3, "solution": False, "task": False}
     nb.cells.insert(4, stub)
 
@@ -173,29 +177,29 @@ CASES: list[Case] = [
     Case("blank", "the released notebook, unanswered",
          lambda ctx: dump(blank_notebook()), "graded", 0.0, ("NotImplementedError",)),
     Case("syntax_error", "a syntax error in an answer cell",
-         attack("", wrong="    return (mu_p -"), "graded", 8.0, ("SyntaxError",)),
+         attack("", wrong="    return (mu_p -"), "graded", ATTACKED, ("SyntaxError",)),
     Case("infinite_loop", "an infinite loop (interrupted at the cell timeout)",
-         attack("while True:\n    pass"), "graded", 8.0, ("CellTimeoutError",)),
+         attack("while True:\n    pass"), "graded", ATTACKED, ("CellTimeoutError",)),
     Case("loop_ignoring_interrupts", "an infinite loop that ignores interrupts (the kernel is given up after "
          "two timeouts in a row)",
          attack("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"),
          "graded", 0.0, ("CellTimeoutError",)),
     Case("memory_bomb", "allocating 64 GiB",
-         attack("hog = bytearray(64 * 2**30)"), "graded", 8.0, ("MemoryError",)),
+         attack("hog = bytearray(64 * 2**30)"), "graded", ATTACKED, ("MemoryError",)),
     Case("fork_bomb", "a fork bomb (stopped by the process limit; the grader then kills the children)",
-         attack("import os\nwhile True:\n    os.fork()"), "graded", 8.0, ("BlockingIOError", "process limit")),
+         attack("import os\nwhile True:\n    os.fork()"), "graded", ATTACKED, ("BlockingIOError", "process limit")),
     Case("sys_exit", "sys.exit() in an answer cell",
-         attack("import sys\nsys.exit(1)"), "graded", 8.0, ("SystemExit",)),
+         attack("import sys\nsys.exit(1)"), "graded", ATTACKED, ("SystemExit",)),
     Case("os_exit", "os._exit() in the last answer cell: the kernel dies, earlier points stay",
-         attack("import os\nos._exit(3)", where="kl_monte_carlo"), "graded", 8.0, ("KernelDied", "status 3")),
+         attack("import os\nos._exit(3)", where="kl_control_variate"), "graded", ATTACKED, ("KernelDied", "status 3")),
     Case("deleted_test_cell", "a test cell deleted (it is put back and runs)",
          _edit(_delete_test), "graded", FULL, ("was missing",)),
     Case("edited_test_cell", "a test cell replaced by 'assert True' and a wrong answer",
-         _edit(_edit_test), "graded", 7.0, ("was edited", "HiddenTestFailed")),
+         _edit(_edit_test), "graded", FULL - 3 - 3, ("was edited", "HiddenTestFailed")),
     Case("fake_points_metadata", "an answer cell whose metadata claims a test worth 1000 points",
-         _edit(_fake_points), "graded", 8.0, ("metadata changed",)),
+         _edit(_fake_points), "graded", ATTACKED, ("metadata changed",)),
     Case("fake_graded_cell", "a new cell claiming to be a test worth 1000 points",
-         _edit(_fake_graded_cell), "graded", 8.0, ("not part of the assignment",)),
+         _edit(_fake_graded_cell), "graded", ATTACKED, ("not part of the assignment",)),
     Case("patched_comparisons", "torch/numpy/math comparisons patched to always agree, wrong answer",
          attack("import math, numpy\n"
                 "torch.allclose = lambda *a, **k: True\n"
@@ -205,7 +209,7 @@ CASES: list[Case] = [
                 "math.isclose = lambda *a, **k: True\n"
                 "numpy.allclose = lambda *a, **k: True\n"
                 "numpy.testing.assert_allclose = lambda *a, **k: None", wrong=WRONG_KL),
-         "graded", 8.0, ("HiddenTestFailed",)),
+         "graded", ATTACKED, ("HiddenTestFailed",)),
     Case("patched_builtins", "builtins abs/all/any patched to always agree, wrong answer (the patches "
          "also break the student's other answers: no points anywhere)",
          attack("import builtins\n"
@@ -229,7 +233,7 @@ CASES: list[Case] = [
                 "    def __bool__(self): return True\n"
                 "    __hash__ = float.__hash__",
                 wrong="    return Agreeable(0.0)"),
-         "graded", 8.0, ("must be a torch.Tensor",)),
+         "graded", ATTACKED, ("must be a torch.Tensor",)),
     Case("frame_reading", "reading the caller's frames for the expected value",
          attack("import sys\n"
                 "def _peek():\n"
@@ -241,19 +245,24 @@ CASES: list[Case] = [
                 "        f = f.f_back\n"
                 "    return None",
                 wrong="    found = _peek()\n    return found if found is not None else torch.zeros_like(mu_p + mu_q)"),
-         "graded", 8.0, ("HiddenTestFailed",)),
-    Case("calls_reference", "calling the course library's own kl_normal",
-         attack("from course_lib.divergences import kl_normal as _reference",
-                wrong="    return _reference(mu_p, sigma_p, mu_q, sigma_q)"),
-         "graded", 8.0, ("reference implementation is disabled",),
-         review=("calls course_lib reference code", "a graded call ran course_lib.divergences.kl_normal")),
-    Case("kept_reference_code", "the library's kl_normal code, kept before the test through importlib and "
-         "getattr (no text pattern matches) and called as a function of its own: the numbers are right, "
-         "so the points stay, and the harness flags the run for review",
+         "graded", ATTACKED, ("HiddenTestFailed",)),
+    Case("calls_reference", "calling the course library's own kl_monte_carlo (switched off while graded)",
+         attack("from course_lib.divergences import kl_monte_carlo as _reference", where="kl_control_variate",
+                wrong="    return _reference(log_p, log_q, x)"),
+         "graded", ATTACKED, ("reference implementation is disabled",),
+         review=("calls course_lib reference code", "a graded call ran course_lib.divergences.kl_monte_carlo")),
+    Case("kept_reference_code", "the library's kl_monte_carlo code, kept before the test through importlib "
+         "and getattr (no text pattern matches) and called as a function of its own inside a correct "
+         "kl_control_variate: the numbers are right, so the points stay, and the harness flags the run "
+         "for review",
          attack("import importlib as _il\n_m = _il.import_module('course_lib.diver' + 'gences')\n"
-                "_k = type(lambda: 0)(getattr(getattr(_m, 'kl_' + 'normal'), '__co' + 'de__'), vars(_m))",
-                wrong="    return _k(mu_p, sigma_p, mu_q, sigma_q)"),
-         "graded", FULL, review=("a graded call ran course_lib.divergences.kl_normal",)),
+                "_k = type(lambda: 0)(getattr(getattr(_m, 'kl_' + 'monte_carlo'), '__co' + 'de__'), vars(_m))",
+                where="kl_control_variate",
+                wrong="    plain, _ = _k(log_p, log_q, x)\n"
+                      "    log_r = log_q(x) - log_p(x)\n"
+                      "    terms = torch.expm1(log_r) - log_r\n"
+                      "    return plain + torch.expm1(log_r).mean(), terms.std() / math.sqrt(terms.shape[0])"),
+         "graded", FULL, review=("a graded call ran course_lib.divergences.kl_monte_carlo",)),
     Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
          attack("import course_grading as _g\n_g.check = lambda *a, **k: None"),
          "graded", 0.0, ("no result of the hidden test reached the grader",)),
@@ -262,10 +271,10 @@ CASES: list[Case] = [
          _edit(_fake_partial_credit, base=blank_notebook), "graded", 0.0, ("NotImplementedError",)),
     Case("read_solutions", "opening the source notebook under solutions/",
          attack("print(open('{repo}/solutions/01_divergences/ex01_divergences.ipynb').read()[:300])"),
-         "graded", 8.0, ("FileNotFoundError",)),
+         "graded", ATTACKED, ("FileNotFoundError",)),
     Case("read_gradebook", "opening the course's gradebook",
          attack("print(open('{course}/gradebook.db', 'rb').read(100))"),
-         "graded", 8.0, ("FileNotFoundError",)),
+         "graded", ATTACKED, ("FileNotFoundError",)),
     Case("write_other_student", "overwriting another student's submission and autograded notebook "
          "(it only writes into its own private copy; the other student is untouched)",
          attack("import os\n"
@@ -281,7 +290,7 @@ CASES: list[Case] = [
          "graded", FULL),
     Case("network", "reaching the network",
          attack("import socket\nsocket.create_connection(('1.1.1.1', 53), timeout=3)"),
-         "graded", 8.0, ("OSError",)),
+         "graded", ATTACKED, ("OSError",)),
     Case("print_100mb", "printing 100 MB (kept out of the notebook and the feedback)",
          attack("for _ in range(100):\n    print('x' * 1_000_000)"), "graded", FULL, ("truncated",)),
     Case("script_injection", "<script> in a markdown cell and in an HTML output (feedback is sanitized)",
@@ -324,7 +333,7 @@ def write_submission(course: Path, case: Case, ctx: Context) -> Path:
 
 def table() -> str:
     """The corpus as a Markdown table (for docs/instructors.md)."""
-    rows = ["| case | submission | outcome | score |", "|---|---|---|---|"]
+    rows = ["| case | submission | outcome | autograded score |", "|---|---|---|---|"]
     for c in CASES:
         rows.append(f"| `{c.name}` | {c.what} | {c.status} | {c.score:g}/{FULL:g} |")
     return "\n".join(rows)
