@@ -3,7 +3,8 @@
 Only the student's code is sandboxed: nbgrader, the gradebook and the hidden-test verifier run
 outside, in the grading worker. The worker starts kernels through a kernel spec whose command is
 :mod:`coursetools.sandbox_kernel` (``python sandbox_kernel.py kernel --config sandbox.json -f
-{connection_file}``); that launcher prepares the files the kernel needs and replaces itself with
+{connection_file}``); that launcher prepares the files the kernel needs, mounts its memory file
+systems in a mount namespace of its own (:func:`private_filesystems`), and replaces itself with
 
     bwrap [namespaces, read-only system and Python, private /tmp and working copy]
       -- setpriv [unprivileged uid, no capabilities]          (only when grading as root)
@@ -14,7 +15,7 @@ What the kernel sees (everything else of the machine does not exist for it):
 
 - read-only: /usr, /etc, /bin, /lib* (system), the Python installation and virtual environment,
   and the ``course_lib`` and ``course_grading`` packages (the data helpers and the harness);
-- read-write: a private /tmp, /dev/shm and working directory (size-limited tmpfs; the working
+- read-write: a private /tmp, /dev/shm and working directory (three tmpfs, see below; the working
   directory starts as a copy of the non-notebook files next to the notebook), and the jupyter
   runtime folder holding its connection file and IPC sockets;
 - no network (own network namespace: only a loopback device); jupyter talks to it through IPC
@@ -35,6 +36,16 @@ its own process budget, and nothing another kernel left under its uid -- a keyri
 Grading as an ordinary user, bubblewrap puts the kernel in a user namespace of its own, where the
 count is per sandbox.
 
+Memory file systems (/tmp, /dev/shm, the working directory; each a tmpfs of its own, gone with the
+kernel): each holds at most ``Limits.tmp_mb`` bytes of file data and, where
+:func:`private_filesystems` can mount it, at most ``Limits.tmp_inodes`` inodes (files, folders,
+links: each costs about 1 KB of kernel memory that no byte count sees, so 100,000 empty files
+would cost about 100 MB). Bubblewrap's own ``--tmpfs --size`` cannot bound inodes, so the launcher
+mounts them itself before it execs bwrap. As root that always works where bubblewrap does. As an
+ordinary user it needs a user namespace created by Python (not by bwrap); where the machine allows
+that only to bwrap (Ubuntu 24.04's AppArmor restriction, a setuid bwrap), the kernel gets
+bubblewrap's tmpfs, bounded in bytes only: grading never fails for it.
+
 This module imports only the standard library: the launcher runs before every kernel.
 Killing what a cell left behind is in :mod:`coursetools.sandbox_reap`.
 """
@@ -44,6 +55,7 @@ from __future__ import annotations
 import os
 import platform
 import shutil
+import stat
 import struct
 import subprocess
 import sys
@@ -68,7 +80,8 @@ class Limits:
     memory_mb: int = 4096       # RLIMIT_AS: address space of a process (allocations beyond fail)
     processes: int = 64         # RLIMIT_NPROC: processes + threads of the sandbox user
     file_mb: int = 64           # RLIMIT_FSIZE: largest file it may write
-    tmp_mb: int = 256           # size of each tmpfs (/tmp and the working directory)
+    tmp_mb: int = 256           # size of each tmpfs (/tmp, /dev/shm and the working directory)
+    tmp_inodes: int = 10_000    # files + folders + links of each tmpfs (where it can be bounded: private_filesystems)
 
     def prlimit_args(self) -> list[str]:
         return [f"--cpu={self.cpu_seconds}", f"--as={self.memory_mb * 2**20}",
@@ -200,6 +213,93 @@ class _Mounts:
         self.created.add(path)
 
 
+#: The kernel's memory file systems: where each is mounted in the sandbox (WORKDIR: at its working
+#: directory), the folder of :func:`private_filesystems`' ``base`` holding it, and its mode.
+WORKDIR = "<working directory>"
+PRIVATE_FS = {"/tmp": "tmp", "/dev/shm": "shm", WORKDIR: "work"}
+_FS_MODES = {"/tmp": 0o1777, "/dev/shm": 0o1777, WORKDIR: 0o777}
+# <sched.h>, <sys/mount.h>
+_CLONE_NEWNS, _CLONE_NEWUSER = 0x00020000, 0x10000000
+_MS_NOSUID, _MS_NODEV, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x4000, 0x40000
+
+
+def _libc(name: str, *args) -> None:
+    import ctypes
+
+    function = getattr(ctypes.CDLL(None, use_errno=True), name)
+    if function(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{name}: {os.strerror(err)}")
+
+
+def _enter_private_filesystems(base: Path, limits: Limits) -> None:
+    """This process (and what it executes) enters a new mount namespace holding the tmpfs of
+    :func:`private_filesystems`; not as root, a new user namespace too, mapping only our uid and
+    gid (the capabilities it gives end at the next exec). OSError where a step fails."""
+    import ctypes
+
+    root = running_as_root()
+    uid, gid = os.geteuid(), os.getegid()
+    _libc("unshare", _CLONE_NEWNS | (0 if root else _CLONE_NEWUSER))
+    if not root:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+    flags = ctypes.c_ulong(_MS_NOSUID | _MS_NODEV)
+    _libc("mount", b"none", b"/", None, ctypes.c_ulong(_MS_REC | _MS_PRIVATE), None)  # nothing reaches the host
+    # A tiny tmpfs over ``base`` holds the mount points: the host's ``base`` stays empty.
+    _libc("mount", b"tmpfs", bytes(base), b"tmpfs", flags, b"size=64k,nr_inodes=16,mode=0700")
+    for dest, name in PRIVATE_FS.items():
+        (base / name).mkdir()
+        options = f"size={limits.tmp_mb * 2**20},nr_inodes={limits.tmp_inodes},mode={_FS_MODES[dest]:o}"
+        _libc("mount", b"tmpfs", bytes(base / name), b"tmpfs", flags, options.encode())
+
+
+def _works_in_a_child(base: Path, limits: Limits) -> bool:
+    """Whether :func:`_enter_private_filesystems` succeeds, tried in a child process (which exits)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            _enter_private_filesystems(base, limits)
+            code = 0
+        except BaseException:
+            pass
+        finally:
+            os._exit(code)
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+
+
+def _setuid_bwrap() -> bool:
+    bwrap = bwrap_path()
+    return bwrap is None or bool(os.stat(bwrap).st_mode & stat.S_ISUID)
+
+
+def private_filesystems(base: Path, limits: Limits) -> bool:
+    """Mount the kernel's /tmp, /dev/shm and working directory, each a tmpfs of ``limits.tmp_mb``
+    bytes *and* ``limits.tmp_inodes`` inodes, at ``base``/tmp, shm, work, for :func:`sandbox_argv`'s
+    ``filesystems`` (bubblewrap's ``--size`` bounds bytes only, and a tmpfs's inodes cost kernel
+    memory: about 1 KB each). Call it in the process that then execs bwrap.
+
+    The mounts are in a mount namespace of this process alone (made private: the host and other
+    processes never see them; ``base`` must exist and stays empty there); they go away when its last
+    process -- bwrap, the kernel -- ends. As root this always works where bubblewrap does. Not as
+    root it needs a user namespace of our own (tried first in a child process, so that a refusal
+    leaves this one as it was): machines that allow only bwrap to create one (Ubuntu 24.04's
+    AppArmor restriction, a setuid bwrap) refuse it.
+
+    False (nothing the sandbox relies on changed: use bubblewrap's own tmpfs) where it cannot be done.
+    """
+    base.mkdir(mode=0o700, exist_ok=True)
+    if not running_as_root() and (_setuid_bwrap() or not _works_in_a_child(base, limits)):
+        return False
+    try:
+        _enter_private_filesystems(base, limits)
+    except OSError:
+        return False  # as root, a failed step leaves a private copy of the host's mounts: harmless
+    return True
+
+
 def _system_args() -> list[str]:
     """The system folders, read-only (symbolic links such as /lib -> usr/lib kept as links)."""
     argv = []
@@ -213,19 +313,28 @@ def _system_args() -> list[str]:
 
 
 def _mount_args(readonly: list[Path], writable: tuple[Path, ...], cwd: Path, seed: Path | None,
-                limits: Limits) -> list[str]:
-    """Private /tmp, /dev/shm and working copy (tmpfs); the read-only and read-write binds."""
+                limits: Limits, filesystems: Path | None = None) -> list[str]:
+    """Private /tmp, /dev/shm and working copy (tmpfs); the read-only and read-write binds.
+
+    ``filesystems``: the folder where :func:`private_filesystems` mounted them (bounded in bytes and
+    inodes); None: bubblewrap's own tmpfs (bounded in bytes only).
+    """
     m = _Mounts()
-    size = str(limits.tmp_mb * 2**20)
-    m.argv += ["--perms", "1777", "--size", size, "--tmpfs", "/tmp"]
-    m.argv += ["--perms", "1777", "--size", size, "--tmpfs", "/dev/shm"]  # POSIX semaphores (joblib, torch)
+
+    def memory_fs(dest: str, perms: str) -> list[str]:
+        if filesystems is not None:
+            return ["--bind", str(filesystems / PRIVATE_FS[dest]), dest]
+        return ["--perms", perms, "--size", str(limits.tmp_mb * 2**20), "--tmpfs", dest]
+
+    m.argv += memory_fs("/tmp", "1777")
+    m.argv += memory_fs("/dev/shm", "1777")  # POSIX semaphores (joblib, torch)
     m.created.add(Path("/tmp"))
     for path in readonly:
         m.bind("--ro-bind", path)
     for path in writable:
         m.bind("--bind", Path(path))
     m.parents(cwd)
-    m.argv += ["--perms", "0777", "--size", size, "--tmpfs", str(cwd), "--chdir", str(cwd)]
+    m.argv += [*memory_fs(WORKDIR, "0777")[:-1], str(cwd), "--chdir", str(cwd)]
     if seed is not None:
         m.parents(Path(SEED_MOUNT))
         m.argv += ["--ro-bind", str(seed), SEED_MOUNT]
@@ -258,7 +367,8 @@ def _inner_args(limits: Limits, uid: int | None, seed: Path | None) -> list[str]
 
 def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,
                  writable: tuple[Path, ...] = (), seed: Path | None = None,
-                 secret: tuple[Path, ...] = (), seccomp: int | None) -> list[str]:
+                 secret: tuple[Path, ...] = (), seccomp: int | None,
+                 filesystems: Path | None = None) -> list[str]:
     """The bwrap command line running ``command`` sandboxed, in a private working copy at ``cwd``.
 
     ``seccomp``: the file descriptor from :func:`seccomp_fd` (inherited by bwrap; None: no filter).
@@ -267,6 +377,8 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
     ``seed``: host folder whose files are copied into the working copy before ``command`` starts.
     ``uid``: run as this unprivileged uid (needs root); None keeps ours, in a user namespace.
     ``secret``: paths that must not be visible (refuses if a read-only path contains one).
+    ``filesystems``: where :func:`private_filesystems` mounted the memory file systems (None:
+    bubblewrap's tmpfs, bounded in bytes only).
     """
     bwrap = bwrap_path()
     if bwrap is None:
@@ -280,21 +392,40 @@ def sandbox_argv(command: list[str], *, cwd: Path, limits: Limits = Limits(), ui
         argv += ["--unshare-user", "--disable-userns"]
     if seccomp is not None:
         argv += ["--seccomp", str(seccomp)]
-    argv += _system_args() + _mount_args(readonly, writable, Path(cwd), seed, limits) + _env_args()
+    argv += _system_args() + _mount_args(readonly, writable, Path(cwd), seed, limits, filesystems) + _env_args()
     return argv + ["--"] + _inner_args(limits, uid, seed) + list(command)
 
 
 def run(command: list[str], *, cwd: Path, limits: Limits = Limits(), uid: int | None = None,
         timeout: float = 60, seed: Path | None = None, **kwargs) -> subprocess.CompletedProcess:
-    """Run ``command`` in the sandbox and wait (``subprocess.run`` keyword arguments allowed)."""
+    """Run ``command`` in the sandbox and wait (``subprocess.run`` keyword arguments allowed).
+
+    Its memory file systems are bounded in inodes too where :func:`private_filesystems` can be done
+    (here in the child, before it execs bwrap); elsewhere they are bubblewrap's tmpfs.
+    """
+    import tempfile
+
+    base = Path(tempfile.mkdtemp(prefix="course-fs-"))  # stays empty: the mounts are the child's
     fd = seccomp_fd()
-    try:
-        argv = sandbox_argv(command, cwd=cwd, limits=limits, uid=uid, seed=seed, seccomp=fd)
+
+    def sandboxed(filesystems: Path | None) -> subprocess.CompletedProcess:
+        argv = sandbox_argv(command, cwd=cwd, limits=limits, uid=uid, seed=seed, seccomp=fd,
+                            filesystems=filesystems)
+        enter = None if filesystems is None else (lambda: _enter_private_filesystems(filesystems, limits))
         return subprocess.run(argv, timeout=timeout, capture_output=True, text=True,
-                              pass_fds=() if fd is None else (fd,), **kwargs)
+                              pass_fds=() if fd is None else (fd,), preexec_fn=enter, **kwargs)
+
+    try:
+        try:
+            return sandboxed(base if running_as_root() or not _setuid_bwrap() else None)
+        except subprocess.SubprocessError as err:
+            if type(err) is not subprocess.SubprocessError:  # (timeout, check=True): not the mounts
+                raise
+            return sandboxed(None)  # the mounts failed in the child, before bwrap started
     finally:
         if fd is not None:
             os.close(fd)
+        base.rmdir()
 
 
 _PROBLEM: dict[str, str | None] = {}

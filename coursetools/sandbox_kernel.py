@@ -2,7 +2,8 @@
 
 ``python sandbox_kernel.py kernel --config sandbox.json -f CONNECTION_FILE`` prepares what the
 kernel needs (its runtime folder and connection file readable by its uid, a seed of the files beside
-the notebook) and replaces itself with the kernel inside the sandbox of :mod:`coursetools.sandbox`
+the notebook, its memory file systems: :func:`coursetools.sandbox.private_filesystems`) and replaces
+itself with the kernel inside the sandbox of :mod:`coursetools.sandbox`
 (or, with ``--unsafe``, with the kernel under resource limits only).
 
 Standard library only: it runs before every kernel.
@@ -17,7 +18,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from coursetools.sandbox import Limits, sandbox_argv, seccomp_fd
+from coursetools.sandbox import Limits, private_filesystems, sandbox_argv, seccomp_fd
 from coursetools.sandbox_uids import fresh_uid
 
 
@@ -102,8 +103,14 @@ def launch(config: LaunchConfig, connection_file: str) -> None:
     if uid is not None:
         os.chown(config.runtime_dir, uid, uid)
         os.chown(connection_file, uid, uid)
+    seed = _seed(cwd, config.runtime_dir)
+    # /tmp, /dev/shm and the working copy bounded in inodes as well as bytes, mounted in a mount
+    # namespace of this process (and so of bwrap) only; where that cannot be done, bwrap's tmpfs.
+    filesystems = Path(config.runtime_dir).parent / "fs"
+    if not private_filesystems(filesystems, config.limits):
+        filesystems = None
     argv = sandbox_argv(kernel, cwd=cwd, limits=config.limits, uid=uid,
-                        writable=(Path(config.runtime_dir),), seed=_seed(cwd, config.runtime_dir),
+                        writable=(Path(config.runtime_dir),), seed=seed, filesystems=filesystems,
                         seccomp=seccomp_fd())  # inherited through exec; bwrap reads it
     os.execv(argv[0], argv)
 

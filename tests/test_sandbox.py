@@ -163,6 +163,84 @@ def test_file_size_limit(tmp_path):
     assert "refused" in result.stdout
 
 
+FILL_MEMORY_FS = """
+    import errno, json, os
+    found = {}
+    for folder in ["/tmp", "/dev/shm", "."]:
+        made = 0
+        try:
+            while made < %(most)d:
+                with open(os.path.join(folder, f"f{made}"), "wb") as f:
+                    f.write(b"x" * %(size)d)
+                made += 1
+            found[folder] = [made, None]
+        except OSError as err:
+            found[folder] = [made, errno.errorcode[err.errno]]
+        found[folder].append(os.statvfs(folder).f_files)
+    print(json.dumps(found))
+"""
+
+
+def _inodes_bounded_here() -> bool:
+    """Whether this machine lets :func:`sandbox.private_filesystems` mount bounded tmpfs (always as root)."""
+    if os.geteuid() == 0:
+        return True
+    import tempfile
+    with tempfile.TemporaryDirectory() as base:
+        return sandbox._works_in_a_child(Path(base), sandbox.Limits())
+
+
+def _host_mounts() -> list[str]:
+    return sorted(line.split(" - ")[0].split(" ", 4)[4] for line in open("/proc/self/mountinfo"))
+
+
+def test_memory_file_systems_are_bounded_in_files(tmp_path):
+    """Issue 17: an empty file costs no bytes but about 1 KB of kernel memory (its inode), so /tmp,
+    /dev/shm and the working copy are bounded in files too (``Limits.tmp_inodes``): the kernel gets
+    ENOSPC near the bound, not after 100,000 files. Where the bound cannot be set (not as root, on a
+    machine that refuses us a user namespace) they are bubblewrap's tmpfs, bounded in bytes only."""
+    if not _inodes_bounded_here():
+        pytest.skip("this machine refuses a user namespace to us: bubblewrap's tmpfs (bytes only)")
+    limits = sandbox.Limits()
+    before = _host_mounts()
+    result = run_py(FILL_MEMORY_FS % {"most": 3 * limits.tmp_inodes, "size": 0}, tmp_path, limits=limits)
+    assert result.returncode == 0, result.stderr
+    for folder, (made, error, inodes) in json.loads(result.stdout).items():
+        assert error == "ENOSPC", (folder, made, error)
+        assert limits.tmp_inodes - 50 <= made < limits.tmp_inodes, (folder, made)  # less bwrap's mount points
+        assert inodes == limits.tmp_inodes, (folder, inodes)
+    assert _host_mounts() == before, "the kernel's file systems must not be mounted on the host"
+    assert not (tmp_path / "work").exists() or not any((tmp_path / "work").iterdir())
+
+
+def test_memory_file_systems_are_still_bounded_in_bytes(tmp_path):
+    """1 MB files into 4 MB file systems: the fifth fails (ENOSPC), with or without the inode bound."""
+    limits = sandbox.Limits(tmp_mb=4, tmp_inodes=100)
+    result = run_py(FILL_MEMORY_FS % {"most": 100, "size": 2**20}, tmp_path, limits=limits)
+    assert result.returncode == 0, result.stderr
+    for folder, (made, error, _) in json.loads(result.stdout).items():
+        assert error == "ENOSPC" and made <= limits.tmp_mb, (folder, made, error)
+
+
+def test_a_seed_is_copied_into_the_bounded_working_copy(tmp_path):
+    """The working copy is filled from the seed inside the sandbox, under the kernel's own bounds."""
+    seed = tmp_path / "seed"
+    (seed / "data").mkdir(parents=True)
+    for i in range(20):
+        (seed / "data" / f"{i}.csv").write_text(f"{i}\n")
+    code = "import os, json; print(json.dumps([len(os.listdir('data')), os.statvfs('.').f_files]))"
+    limits = sandbox.Limits(tmp_inodes=500)
+    result = run_py(code, tmp_path, limits=limits, seed=seed)
+    assert result.returncode == 0, result.stderr
+    files, inodes = json.loads(result.stdout)
+    assert files == 20
+    if _inodes_bounded_here():
+        assert inodes == limits.tmp_inodes
+    too_small = run_py(code, tmp_path, limits=sandbox.Limits(tmp_inodes=10), seed=seed)
+    if _inodes_bounded_here():
+        assert too_small.returncode != 0 and "No space left" in too_small.stderr, too_small.stderr
+
+
 def test_no_capabilities_and_no_new_privileges(tmp_path):
     result = run_py("""
         status = dict(l.split(":", 1) for l in open("/proc/self/status") if ":" in l)
@@ -271,14 +349,19 @@ def test_sandboxed_kernel_talks_over_ipc(tmp_path):
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=120)
-        reply = kc.execute_interactive(f"import os; print(os.getcwd(), os.path.exists({str(REPO / SOURCE)!r}))",
+        reply = kc.execute_interactive(f"import os; print(os.getcwd(), os.path.exists({str(REPO / SOURCE)!r}), "
+                                       "*(os.statvfs(p).f_files for p in ('/tmp', '/dev/shm', '.')))",
                                        timeout=60, output_hook=lambda msg: outputs.append(msg))
         assert reply["content"]["status"] == "ok"
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     text = "".join(m["content"].get("text", "") for m in outputs if m["msg_type"] == "stream")
-    assert text.split() == [str(work), "False"]
+    seen = text.split()
+    assert seen[:2] == [str(work), "False"]
+    if _inodes_bounded_here():  # the launcher mounted them: bounded in files too
+        assert seen[2:] == [str(sandbox.Limits().tmp_inodes)] * 3, seen
+    assert not any((tmp_path / "fs").iterdir()), "the launcher's mounts must stay off the host"
 
 
 
