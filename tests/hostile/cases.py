@@ -246,9 +246,13 @@ CASES: list[Case] = [
                 "    return None",
                 wrong="    found = _peek()\n    return found if found is not None else torch.zeros_like(mu_p + mu_q)"),
          "graded", ATTACKED, ("HiddenTestFailed",)),
-    Case("calls_reference", "calling the course library's own kl_monte_carlo (switched off while graded)",
+    Case("calls_reference", "a right kl_control_variate built on the course library's own kl_monte_carlo, "
+         "which the exercise says is switched off while graded: the visible tests pass, the hidden ones not",
          attack("from course_lib.divergences import kl_monte_carlo as _reference", where="kl_control_variate",
-                wrong="    return _reference(log_p, log_q, x)"),
+                wrong="    plain, _ = _reference(log_p, log_q, x)\n"
+                      "    log_r = log_q(x) - log_p(x)\n"
+                      "    terms = torch.expm1(log_r) - log_r\n"
+                      "    return plain + torch.expm1(log_r).mean(), terms.std() / math.sqrt(terms.shape[0])"),
          "graded", ATTACKED, ("reference implementation is disabled",),
          review=("calls course_lib reference code", "a graded call ran course_lib.divergences.kl_monte_carlo")),
     Case("kept_reference_code", "the library's kl_monte_carlo code, kept before the test through importlib "
