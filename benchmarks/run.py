@@ -3,6 +3,7 @@
     .venv/bin/python -m benchmarks.run                 # notebooks, autograding, widgets, quality
     .venv/bin/python -m benchmarks.run --only notebooks,grading
     .venv/bin/python -m benchmarks.run --full          # model-quality rows with the full configs
+    .venv/bin/python -m benchmarks.run --only quality --modules flows --full   # one module; other rows kept
 
 Rows come from: every notebook's execution time (lectures budget 60 s on 2 CPU cores), the
 autograding time of one submission per exercise (plain nbgrader, and sandboxed / parallel from
@@ -103,6 +104,35 @@ def module_rows(name: str, **kwargs) -> list[dict]:
     return rows
 
 
+def section_rows(text: str, title: str) -> list[dict]:
+    """The rows of the table under ``## title`` in a RESULTS.md text ([] when there is none)."""
+    for block in text.split("\n## ")[1:]:
+        lines = block.splitlines()
+        if lines[0] != title:
+            continue
+        rows = []
+        for line in lines[1:]:
+            if not line.startswith("| ") or line.startswith(("| metric |", "|---")):
+                continue
+            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+            if len(cells) == 4:
+                rows.append(dict(zip(("metric", "value", "target", "config"), cells)))
+        return rows
+    return []
+
+
+def _key(row: dict) -> tuple[str, str]:
+    """A row's identity: its metric and the configuration it names first ("notebook", "full")."""
+    return row["metric"], str(row.get("config", "")).partition(":")[0]
+
+
+def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
+    """``old`` with each row that ``new`` measures again replaced in place; new rows at the end."""
+    fresh = {_key(r): r for r in new}
+    merged = [fresh.pop(_key(r), r) for r in old]
+    return merged + [r for r in new if _key(r) in fresh]
+
+
 def write(sections: dict[str, list[dict]]) -> None:
     old = RESULTS.read_text() if RESULTS.exists() else ""
     lines = ["# Benchmark results", "",
@@ -127,6 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", default="notebooks,grading,widgets,quality")
     parser.add_argument("--full", action="store_true", help="also the model-quality rows of the full configurations")
+    parser.add_argument("--modules", default="",
+                        help="quality modules to measure, e.g. flows,vae (quality_flows.py, ...); the other rows "
+                             "of the section are kept as they are")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     sections: dict[str, list[dict]] = {}
@@ -137,11 +170,17 @@ def main(argv: list[str] | None = None) -> None:
     if "widgets" in parts:
         sections["Widgets"] = module_rows("widget_bench")
     if "quality" in parts:
+        chosen = {f"quality_{m}" for m in args.modules.split(",") if m}
         rows = []
         for path in sorted((REPO / "benchmarks").glob("quality_*.py")):
+            if chosen and path.stem not in chosen:
+                continue
             rows += module_rows(path.stem, full=False)
             if args.full:  # the full configurations come beside the notebook ones
                 rows += module_rows(path.stem, full=True)
+        if chosen:
+            old = RESULTS.read_text() if RESULTS.exists() else ""
+            rows = merge_rows(section_rows(old, "Model quality"), rows)
         sections["Model quality"] = rows
     write(sections)
 
