@@ -17,6 +17,7 @@ therefore train with ``progress=False`` and print one line instead:
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class FitConfig:
     seed: int = 0                # shuffling order (turned into the loop's torch.Generator once)
     progress: bool = True        # show a progress bar (lectures: False, and print summary(history))
     description: str = "training"
+    lr_schedule: str = "constant"  # or "cosine": lr * (1 + cos(pi * step / total steps)) / 2, set every step
 
 
 def _as_tuple(data: Data) -> tuple[torch.Tensor, ...]:
@@ -83,7 +85,8 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
 
     Returns ``{"train": [mean train loss per epoch], "val": [val loss per epoch],
     "best_epoch": int, "epochs": int, "seconds": float}``. With ``val`` given, the weights of the
-    best validation epoch are restored at the end.
+    best validation epoch are restored at the end. ``config.lr_schedule="cosine"`` anneals the
+    learning rate to 0 over ``config.epochs`` epochs (early stopping may end sooner).
     """
     from tqdm.auto import tqdm
 
@@ -91,10 +94,17 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
     checks.function(loss_fn, "loss_fn")
     checks.positive_int(config.epochs, "config.epochs")
     checks.positive_int(config.batch_size, "config.batch_size")
+    if config.lr_schedule not in ("constant", "cosine"):
+        raise ValueError(f"config.lr_schedule must be 'constant' or 'cosine', got {config.lr_schedule!r}")
     train = _as_tuple(train)
     val = _as_tuple(val) if val is not None else None
     if optimizer is None:
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    scheduler = None
+    if config.lr_schedule == "cosine":  # from the optimizer's lr down to 0 at the last step of the last epoch
+        total_steps = config.epochs * math.ceil(train[0].shape[0] / config.batch_size)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total_steps) / total_steps)))
     g = torch.Generator().manual_seed(checks.positive_int(config.seed, "config.seed", minimum=0))
     history = {"train": [], "val": [], "best_epoch": 0, "epochs": 0, "seconds": 0.0}
     best, best_state, stale = float("inf"), None, 0
@@ -111,6 +121,8 @@ def fit(model: nn.Module, loss_fn: Callable, train: Data, val: Data | None = Non
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
             size = (batch if isinstance(batch, torch.Tensor) else batch[0]).shape[0]
             total += float(loss.detach()) * size
             count += size
