@@ -104,21 +104,21 @@ def module_rows(name: str, **kwargs) -> list[dict]:
     return rows
 
 
+def _sections(text: str) -> dict[str, str]:
+    """The ``## title`` blocks of a RESULTS.md text: title -> the block (title line included)."""
+    return {block.splitlines()[0]: block for block in text.split("\n## ")[1:]}
+
+
 def section_rows(text: str, title: str) -> list[dict]:
     """The rows of the table under ``## title`` in a RESULTS.md text ([] when there is none)."""
-    for block in text.split("\n## ")[1:]:
-        lines = block.splitlines()
-        if lines[0] != title:
+    rows = []
+    for line in _sections(text).get(title, "").splitlines()[1:]:
+        if not line.startswith("| ") or line.startswith(("| metric |", "|---")):
             continue
-        rows = []
-        for line in lines[1:]:
-            if not line.startswith("| ") or line.startswith(("| metric |", "|---")):
-                continue
-            cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
-            if len(cells) == 4:
-                rows.append(dict(zip(("metric", "value", "target", "config"), cells)))
-        return rows
-    return []
+        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        if len(cells) == 4:
+            rows.append(dict(zip(("metric", "value", "target", "config"), cells)))
+    return rows
 
 
 def _key(row: dict) -> tuple[str, str]:
@@ -144,11 +144,9 @@ def write(sections: dict[str, list[dict]]) -> None:
         lines.append("")
     # Keep sections of the previous file that this run did not measure.
     kept = []
-    if old:
-        for block in old.split("\n## ")[1:]:
-            title = block.splitlines()[0]
-            if title not in sections:
-                kept += [f"## {block.rstrip()}", ""]
+    for title, block in _sections(old).items():
+        if title not in sections:
+            kept += [f"## {block.rstrip()}", ""]
     RESULTS.write_text("\n".join(lines + kept).rstrip() + "\n")
     print(f"wrote {RESULTS}")
 

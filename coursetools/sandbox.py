@@ -321,20 +321,21 @@ def _mount_args(readonly: list[Path], writable: tuple[Path, ...], cwd: Path, see
     """
     m = _Mounts()
 
-    def memory_fs(dest: str, perms: str) -> list[str]:
+    def memory_fs(name: str, dest: str) -> list[str]:
+        """Mount the memory file system ``name`` (a key of PRIVATE_FS) at ``dest``."""
         if filesystems is not None:
-            return ["--bind", str(filesystems / PRIVATE_FS[dest]), dest]
-        return ["--perms", perms, "--size", str(limits.tmp_mb * 2**20), "--tmpfs", dest]
+            return ["--bind", str(filesystems / PRIVATE_FS[name]), dest]
+        return ["--perms", f"{_FS_MODES[name]:04o}", "--size", str(limits.tmp_mb * 2**20), "--tmpfs", dest]
 
-    m.argv += memory_fs("/tmp", "1777")
-    m.argv += memory_fs("/dev/shm", "1777")  # POSIX semaphores (joblib, torch)
+    m.argv += memory_fs("/tmp", "/tmp")
+    m.argv += memory_fs("/dev/shm", "/dev/shm")  # POSIX semaphores (joblib, torch)
     m.created.add(Path("/tmp"))
     for path in readonly:
         m.bind("--ro-bind", path)
     for path in writable:
         m.bind("--bind", Path(path))
     m.parents(cwd)
-    m.argv += [*memory_fs(WORKDIR, "0777")[:-1], str(cwd), "--chdir", str(cwd)]
+    m.argv += memory_fs(WORKDIR, str(cwd)) + ["--chdir", str(cwd)]
     if seed is not None:
         m.parents(Path(SEED_MOUNT))
         m.argv += ["--ro-bind", str(seed), SEED_MOUNT]

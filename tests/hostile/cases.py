@@ -91,6 +91,15 @@ def attack(code: str, where: str = "kl_laplace", wrong: str | None = None) -> Ca
 WRONG_KL = "    return torch.zeros_like(mu_p * b_p * mu_q * b_q)"
 
 
+def cv_on(plain: str) -> str:
+    """A right kl_control_variate body that takes the plain average from the estimator ``plain`` (a
+    name the attack defined) and adds the control variate's mean: mean(t) = plain + mean(r - 1)."""
+    return (f"    plain, _ = {plain}(log_p, log_q, x)\n"
+            "    log_r = log_q(x) - log_p(x)\n"
+            "    terms = torch.expm1(log_r) - log_r\n"
+            "    return plain + torch.expm1(log_r).mean(), terms.std() / math.sqrt(terms.shape[0])")
+
+
 def _edit(fn: Callable[[nbformat.NotebookNode, Context], None], base=correct_notebook) -> Callable[[Context], bytes]:
     def make(ctx: Context) -> bytes:
         nb = base()
@@ -249,10 +258,7 @@ CASES: list[Case] = [
     Case("calls_reference", "a right kl_control_variate built on the course library's own kl_monte_carlo, "
          "which the exercise says is switched off while graded: the visible tests pass, the hidden ones not",
          attack("from course_lib.divergences import kl_monte_carlo as _reference", where="kl_control_variate",
-                wrong="    plain, _ = _reference(log_p, log_q, x)\n"
-                      "    log_r = log_q(x) - log_p(x)\n"
-                      "    terms = torch.expm1(log_r) - log_r\n"
-                      "    return plain + torch.expm1(log_r).mean(), terms.std() / math.sqrt(terms.shape[0])"),
+                wrong=cv_on("_reference")),
          "graded", ATTACKED, ("reference implementation is disabled",),
          review=("calls course_lib reference code", "a graded call ran course_lib.divergences.kl_monte_carlo")),
     Case("kept_reference_code", "the library's kl_monte_carlo code, kept before the test through importlib "
@@ -262,10 +268,7 @@ CASES: list[Case] = [
          attack("import importlib as _il\n_m = _il.import_module('course_lib.diver' + 'gences')\n"
                 "_k = type(lambda: 0)(getattr(getattr(_m, 'kl_' + 'monte_carlo'), '__co' + 'de__'), vars(_m))",
                 where="kl_control_variate",
-                wrong="    plain, _ = _k(log_p, log_q, x)\n"
-                      "    log_r = log_q(x) - log_p(x)\n"
-                      "    terms = torch.expm1(log_r) - log_r\n"
-                      "    return plain + torch.expm1(log_r).mean(), terms.std() / math.sqrt(terms.shape[0])"),
+                wrong=cv_on("_k")),
          "graded", FULL, review=("a graded call ran course_lib.divergences.kl_monte_carlo",)),
     Case("patched_harness", "replacing the hidden-test harness's check() by a no-op",
          attack("import course_grading as _g\n_g.check = lambda *a, **k: None"),
