@@ -10,6 +10,9 @@ log-determinants (the determinant of a product of Jacobians is the product of th
 
 - :class:`AffineCoupling`: the entries where ``mask`` is 1 pass unchanged and condition an affine map
   of the others (RealNVP); triangular Jacobian, log_det = the sum of the log-scales.
+- :class:`SplineCoupling`: the same split, but each transformed entry goes through a monotone
+  rational-quadratic spline (:func:`rational_quadratic_spline`, Durkan et al. 2019) whose knots are
+  functions of the conditioning entries; log_det = the sum of the log-slopes.
 - :class:`Reverse`, :class:`Permute`: reorder the coordinates (log_det = 0).
 - :class:`ActNorm`: a per-coordinate affine map, initialised from the first batch (Glow).
 - :class:`Gaussianize`: a fixed per-coordinate map through a histogram's CDF and the normal quantile;
@@ -23,6 +26,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from course_lib import checks
@@ -36,6 +40,14 @@ def _batch(x, name: str, dim: int) -> torch.Tensor:
     if x.ndim != 2 or x.shape[1] != dim:
         raise ValueError(f"{name} must have shape (B, {dim}), got {tuple(x.shape)}")
     return x
+
+
+def _check_mask(mask, dim: int) -> None:
+    checks.tensor(mask, "mask")
+    if mask.shape != (dim,) or not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"mask must be a 0/1 tensor of shape ({dim},), got {mask.tolist()}")
+    if bool((mask == 1).all()) or bool((mask == 0).all()):
+        raise ValueError(f"mask must hold both 0s and 1s, got {mask.tolist()}")
 
 
 class AffineCoupling(nn.Module):
@@ -53,11 +65,7 @@ class AffineCoupling(nn.Module):
         super().__init__()
         dim = checks.positive_int(dim, "dim", minimum=2)
         hidden = checks.positive_int(hidden, "hidden")
-        checks.tensor(mask, "mask")
-        if mask.shape != (dim,) or not bool(((mask == 0) | (mask == 1)).all()):
-            raise ValueError(f"mask must be a 0/1 tensor of shape ({dim},), got {mask.tolist()}")
-        if bool((mask == 1).all()) or bool((mask == 0).all()):
-            raise ValueError(f"mask must hold both 0s and 1s, got {mask.tolist()}")
+        _check_mask(mask, dim)
         self.dim = dim
         self.register_buffer("mask", mask.detach().clone().float())
         self.net = mlp([dim, hidden, hidden, 2 * dim], activation=nn.SiLU)
@@ -84,6 +92,119 @@ class AffineCoupling(nn.Module):
         mask = self.mask.to(z.dtype)
         s, t = self._shift_scale(mask * z)                           # m * z = m * x
         return (z - t) * torch.exp(-s)
+
+
+def rational_quadratic_spline(x: torch.Tensor, widths: torch.Tensor, heights: torch.Tensor, slopes: torch.Tensor,
+                              bound: float, inverse: bool = False, min_bin: float = 1e-3,
+                              min_slope: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+    """A monotone rational-quadratic spline on [-bound, bound], the identity outside (Durkan et al. 2019).
+
+    ``x``: (...) values; ``widths``, ``heights``: (..., K) unnormalised bin sizes (a softmax, with
+    every bin at least ``min_bin`` of the interval, turns them into K bins whose knots run from
+    -bound to bound in both x and y); ``slopes``: (..., K - 1) unconstrained derivatives at the K - 1
+    inner knots (softplus + ``min_slope``; the two end knots have slope 1, so the curve joins the
+    identity tails smoothly). In bin k, with xi = (x - x_k) / w_k in [0, 1] and s_k = h_k / w_k,
+
+        y = y_k + h_k (s_k xi^2 + d_k xi (1 - xi)) / (s_k + (d_k + d_{k+1} - 2 s_k) xi (1 - xi)),
+
+    increasing in x; its inverse solves a quadratic in xi. Returns ``(y, log dy/dx)`` (both shaped
+    like x), or with ``inverse=True`` ``(x, log dx/dy)`` for the given y.
+    """
+    checks.tensor(x, "x", floating=True)
+    widths, heights, slopes = (checks.float_like(t, n, x) for t, n in
+                               ((widths, "widths"), (heights, "heights"), (slopes, "slopes")))
+    if min(widths.ndim, heights.ndim, slopes.ndim) < 1:
+        raise ValueError("widths, heights and slopes need a last dimension of bins (K, K, K - 1)")
+    bins = widths.shape[-1]
+    if bins < 2 or heights.shape[-1] != bins or slopes.shape[-1] != bins - 1:
+        raise ValueError(f"widths, heights must have K >= 2 entries and slopes K - 1 in their last dimension, got "
+                         f"{widths.shape[-1]}, {heights.shape[-1]}, {slopes.shape[-1]}")
+    bound = checks.number(bound, "bound", low=0.0, open_low=True)
+    if not 0 < min_bin * bins < 1:
+        raise ValueError(f"min_bin must be in (0, 1/K) for K = {bins} bins, got {min_bin}")
+
+    def knots(raw):  # (..., K) -> (..., K + 1) knot positions from -bound to bound, and the K bin sizes
+        size = min_bin + (1 - min_bin * bins) * torch.softmax(raw, dim=-1)
+        edges = F.pad(torch.cumsum(size, dim=-1), (1, 0)) * 2 * bound - bound
+        edges = torch.cat([torch.full_like(edges[..., :1], -bound), edges[..., 1:-1],
+                           torch.full_like(edges[..., :1], bound)], dim=-1)          # exact ends
+        return edges, edges[..., 1:] - edges[..., :-1]
+
+    try:
+        lead = torch.broadcast_shapes(x.shape, widths.shape[:-1], heights.shape[:-1], slopes.shape[:-1])
+    except RuntimeError:
+        raise ValueError(f"x {tuple(x.shape)} and the leading dimensions of widths {tuple(widths.shape)}, heights "
+                         f"{tuple(heights.shape)}, slopes {tuple(slopes.shape)} must broadcast") from None
+    x = x.expand(lead)
+    widths, heights, slopes = (t.expand(*lead, t.shape[-1]) for t in (widths, heights, slopes))
+    xs, w = knots(widths)
+    ys, h = knots(heights)
+    d = F.pad(min_slope + F.softplus(slopes), (1, 1), value=1.0)                    # (..., K + 1)
+    inside = (x >= -bound) & (x <= bound)
+    v = x.clamp(-bound, bound)
+    k = torch.searchsorted((ys if inverse else xs).contiguous(), v[..., None].contiguous(), right=True)
+    k = (k - 1).clamp(0, bins - 1)                                                   # the bin of v
+    x_k, y_k, w_k, h_k = (t.gather(-1, k)[..., 0] for t in (xs, ys, w, h))
+    d_k, d_k1 = d[..., :-1].gather(-1, k)[..., 0], d[..., 1:].gather(-1, k)[..., 0]
+    s_k = h_k / w_k
+    c = d_k + d_k1 - 2 * s_k
+    if inverse:  # a xi^2 + b xi + c0 = 0 with the root in [0, 1], in its cancellation-free form
+        dy = v - y_k
+        a, b, c0 = h_k * (s_k - d_k) + dy * c, h_k * d_k - dy * c, -s_k * dy
+        xi = (2 * c0) / (-b - torch.sqrt((b * b - 4 * a * c0).clamp(min=0)))
+        out = x_k + xi * w_k
+    else:
+        xi = (v - x_k) / w_k
+    t = xi * (1 - xi)
+    denominator = s_k + c * t
+    log_slope = (2 * torch.log(s_k) + torch.log(d_k1 * xi ** 2 + 2 * s_k * t + d_k * (1 - xi) ** 2)
+                 - 2 * torch.log(denominator))                                       # log dy/dx at xi
+    if not inverse:
+        out = y_k + h_k * (s_k * xi ** 2 + d_k * t) / denominator
+    else:
+        log_slope = -log_slope
+    return torch.where(inside, out, x), torch.where(inside, log_slope, torch.zeros_like(log_slope))
+
+
+class SplineCoupling(nn.Module):
+    """Coupling layer with a monotone spline: z = x where mask = 1, z_i = g_i(x_i) where mask = 0.
+
+    Each g_i is a :func:`rational_quadratic_spline` with ``bins`` bins on [-bound, bound] (identity
+    outside); its 3 * bins - 1 parameters come from an MLP of the conditioning entries m * x, so the
+    Jacobian is triangular and log |det dz/dx| = sum over {m = 0} of log g_i'(x_i). Where an affine
+    coupling can only shift and scale x_i, a spline can bend it, e.g. split one mode into several in
+    one step. The last layer of the MLP starts at zero and the slopes at 1, so a new coupling is the
+    identity. Shapes: (B, dim) -> (B, dim), (B,).
+    """
+
+    def __init__(self, dim: int, mask: torch.Tensor, hidden: int = 64, bins: int = 8, bound: float = 4.0):
+        super().__init__()
+        dim = checks.positive_int(dim, "dim", minimum=2)
+        hidden = checks.positive_int(hidden, "hidden")
+        self.bins = checks.positive_int(bins, "bins", minimum=2)
+        self.bound = checks.number(bound, "bound", low=0.0, open_low=True)
+        _check_mask(mask, dim)
+        self.dim = dim
+        self.register_buffer("mask", mask.detach().clone().float())
+        self.net = mlp([dim, hidden, hidden, dim * (3 * self.bins - 1)], activation=nn.SiLU)
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def _spline(self, v: torch.Tensor, inverse: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        _batch(v, "z" if inverse else "x", self.dim)
+        keep = self.mask.to(v.dtype)
+        params = self.net(keep * v).view(v.shape[0], self.dim, 3 * self.bins - 1)
+        widths, heights, raw = params.split([self.bins, self.bins, self.bins - 1], dim=-1)
+        slopes = raw + math.log(math.expm1(1 - 1e-3))                    # softplus(.) + 1e-3 = 1 at zero
+        out, log_slope = rational_quadratic_spline(v, widths, heights, slopes, self.bound, inverse=inverse)
+        kept = keep.bool()
+        return torch.where(kept, v, out), ((1 - keep) * log_slope).sum(dim=-1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._spline(x, inverse=False)
+
+    def inverse(self, z: torch.Tensor) -> torch.Tensor:
+        return self._spline(z, inverse=True)[0]
 
 
 class Permute(nn.Module):
@@ -259,19 +380,25 @@ class Flow(nn.Module):
 
 
 def realnvp(dim: int, n_layers: int, hidden: int, first: list[nn.Module] | None = None,
-            generator: torch.Generator | None = None, actnorm: bool = True) -> Flow:
-    """A RealNVP-style flow: ``first`` layers, then n_layers x [ActNorm, AffineCoupling, Permute].
+            generator: torch.Generator | None = None, actnorm: bool = True, coupling: str = "affine",
+            bins: int = 8) -> Flow:
+    """A RealNVP-style flow: ``first`` layers, then n_layers x [ActNorm, coupling, Permute].
 
-    Every coupling keeps the even coordinates and transforms the odd ones; the permutation after it
-    (random, drawn from ``generator``, when dim > 2; a reversal in 2-D) decides which coordinates the
-    next coupling transforms. (Alternating the mask *and* reversing would transform the same half twice.)
+    ``coupling``: "affine" (:class:`AffineCoupling`) or "spline" (:class:`SplineCoupling` with
+    ``bins`` bins). Every coupling keeps the even coordinates and transforms the odd ones; the
+    permutation after it (random, drawn from ``generator``, when dim > 2; a reversal in 2-D) decides
+    which coordinates the next coupling transforms. (Alternating the mask *and* reversing would
+    transform the same half twice.)
     """
+    if coupling not in ("affine", "spline"):
+        raise ValueError(f"coupling must be 'affine' or 'spline', got {coupling!r}")
     layers = list(first or [])
     keep_even = (torch.arange(dim) % 2 == 0).float()
     for _ in range(checks.positive_int(n_layers, "n_layers")):
         if actnorm:
             layers.append(ActNorm(dim))
-        layers.append(AffineCoupling(dim, keep_even, hidden))
+        layers.append(AffineCoupling(dim, keep_even, hidden) if coupling == "affine"
+                      else SplineCoupling(dim, keep_even, hidden, bins))
         layers.append(Reverse(dim) if dim == 2 else Permute(dim, generator))
     return Flow(layers, StandardNormal(dim))
 

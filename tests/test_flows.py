@@ -15,10 +15,12 @@ from course_lib.flows import (
     Gaussianize,
     Permute,
     Reverse,
+    SplineCoupling,
     StandardNormal,
     dequantize,
     dequantized_nll,
     pixel_histogram,
+    rational_quadratic_spline,
     realnvp,
     ring_log_prob,
 )
@@ -48,12 +50,15 @@ def _layers(dim: int):
     act = ActNorm(dim)
     act.initialized.fill_(True)
     probs = torch.rand(dim, 5, generator=torch.Generator().manual_seed(3)).double() + 0.1
-    return {"coupling": AffineCoupling(dim, mask, 16), "permute": Permute(dim, torch.Generator().manual_seed(1)),
+    return {"coupling": AffineCoupling(dim, mask, 16), "spline": SplineCoupling(dim, mask, 16, bins=5, bound=2.0),
+            "spline flow": realnvp(dim, 2, 8, generator=torch.Generator().manual_seed(5), coupling="spline"),
+            "permute": Permute(dim, torch.Generator().manual_seed(1)),
             "reverse": Reverse(dim), "actnorm": act, "gaussianize": Gaussianize(probs),
             "flow": realnvp(dim, 3, 8, generator=torch.Generator().manual_seed(2))}
 
 
-@pytest.mark.parametrize("name", ["coupling", "permute", "reverse", "actnorm", "gaussianize", "flow"])
+@pytest.mark.parametrize("name", ["coupling", "spline", "spline flow", "permute", "reverse", "actnorm", "gaussianize",
+                                  "flow"])
 def test_log_det_is_the_log_abs_det_of_the_autograd_jacobian(name):
     dim = 5
     layer = _layers(dim)[name]
@@ -69,10 +74,11 @@ def test_log_det_is_the_log_abs_det_of_the_autograd_jacobian(name):
     torch.testing.assert_close(layer.inverse(z), x, rtol=1e-9, atol=1e-9)
 
 
-def test_coupling_passes_the_masked_entries_and_they_alone_condition_the_rest():
+@pytest.mark.parametrize("kind", [AffineCoupling, SplineCoupling])
+def test_coupling_passes_the_masked_entries_and_they_alone_condition_the_rest(kind):
     dim = 6
     mask = torch.tensor([1, 0, 0, 1, 0, 1.])
-    layer = _randomized(AffineCoupling(dim, mask, 16))
+    layer = _randomized(kind(dim, mask, 16))
     x = torch.randn(3, dim, dtype=torch.float64)
     z, _ = layer(x)
     assert torch.equal(z[:, mask == 1], x[:, mask == 1])
@@ -84,11 +90,82 @@ def test_coupling_passes_the_masked_entries_and_they_alone_condition_the_rest():
     assert jac[free][:, mask == 1].abs().max() > 0
 
 
-def test_a_new_coupling_is_the_identity():
-    layer = AffineCoupling(4, torch.tensor([1, 1, 0, 0.]), 8)
-    x = torch.randn(5, 4)
+@pytest.mark.parametrize("kind", [AffineCoupling, SplineCoupling])
+def test_a_new_coupling_is_the_identity(kind):
+    layer = kind(4, torch.tensor([1, 1, 0, 0.]), 8).double()
+    x = 3 * torch.randn(50, 4, dtype=torch.float64)
     z, log_det = layer(x)
-    assert torch.equal(z, x) and torch.equal(log_det, torch.zeros(5))
+    torch.testing.assert_close(z, x, rtol=0, atol=1e-12)
+    torch.testing.assert_close(log_det, torch.zeros(50, dtype=torch.float64), rtol=0, atol=1e-12)
+
+
+def _spline_params(shape, bins, seed):
+    g = torch.Generator().manual_seed(seed)
+    return [2 * torch.randn(*shape, n, generator=g, dtype=torch.float64) for n in (bins, bins, bins - 1)]
+
+
+def test_the_spline_is_increasing_from_corner_to_corner_and_the_identity_outside():
+    bound = 3.0
+    widths, heights, slopes = _spline_params((), 6, seed=1)
+    x = torch.linspace(-5, 5, 20001, dtype=torch.float64)
+    y, log_slope = rational_quadratic_spline(x, widths, heights, slopes, bound)
+    assert bool((y[1:] > y[:-1]).all())                                      # strictly increasing
+    outside = x.abs() > bound
+    assert torch.equal(y[outside], x[outside]) and torch.equal(log_slope[outside], torch.zeros_like(x[outside]))
+    ends, _ = rational_quadratic_spline(torch.tensor([-bound, bound], dtype=torch.float64), widths, heights, slopes, bound)
+    torch.testing.assert_close(ends, torch.tensor([-bound, bound], dtype=torch.float64), rtol=0, atol=1e-12)
+    # the slope from finite differences of y (an oracle that never looks at log_slope's formula)
+    # (away from x = +-bound, where the curvature jumps and a central difference straddles the jump;
+    # the slope itself is 1 on both sides there)
+    fd = (y[2:] - y[:-2]) / (x[2:] - x[:-2])
+    smooth = ((x[1:-1].abs() - bound).abs() > 1e-3)
+    torch.testing.assert_close(fd[smooth], log_slope[1:-1][smooth].exp(), rtol=1e-3, atol=1e-3)
+    torch.testing.assert_close(log_slope[(x.abs() - bound).abs() < 1e-12].exp(),
+                               torch.ones(2, dtype=torch.float64), rtol=0, atol=1e-9)
+
+
+def test_the_spline_passes_through_its_knots_with_their_slopes():
+    """Knots from the documented recipe: bins of size min_bin + (1 - K min_bin) softmax, slopes softplus + min."""
+    bound, bins, min_bin = 2.0, 5, 1e-3
+    widths, heights, slopes = _spline_params((), bins, seed=2)
+    xk = -bound + 2 * bound * torch.cat([torch.zeros(1, dtype=torch.float64),
+                                         (min_bin + (1 - bins * min_bin) * widths.softmax(-1)).cumsum(-1)])
+    yk = -bound + 2 * bound * torch.cat([torch.zeros(1, dtype=torch.float64),
+                                         (min_bin + (1 - bins * min_bin) * heights.softmax(-1)).cumsum(-1)])
+    y, log_slope = rational_quadratic_spline(xk[1:-1], widths, heights, slopes, bound)
+    torch.testing.assert_close(y, yk[1:-1], rtol=0, atol=1e-12)
+    torch.testing.assert_close(log_slope.exp(), torch.nn.functional.softplus(slopes) + 1e-3, rtol=1e-9, atol=1e-12)
+
+
+def test_the_spline_inverse_undoes_it_and_broadcasts_over_leading_dimensions():
+    widths, heights, slopes = _spline_params((4, 1), 7, seed=3)
+    x = 3 * torch.randn(4, 9, dtype=torch.float64)
+    y, log_slope = rational_quadratic_spline(x, widths, heights, slopes, 2.5)
+    assert y.shape == log_slope.shape == (4, 9)
+    back, log_back = rational_quadratic_spline(y, widths, heights, slopes, 2.5, inverse=True)
+    torch.testing.assert_close(back, x, rtol=0, atol=1e-10)
+    torch.testing.assert_close(log_back, -log_slope, rtol=0, atol=1e-9)   # dx/dy = 1 / (dy/dx)
+    for i in range(4):   # each row uses its own spline (the broadcast (4, 1, K) parameters)
+        row, _ = rational_quadratic_spline(x[i], widths[i, 0], heights[i, 0], slopes[i, 0], 2.5)
+        torch.testing.assert_close(row, y[i], rtol=0, atol=0)
+
+
+def test_the_spline_follows_float32_and_its_bad_arguments_are_named():
+    widths, heights, slopes = (t.float() for t in _spline_params((), 4, seed=4))
+    y, log_slope = rational_quadratic_spline(torch.randn(6), widths, heights, slopes, 1.0)
+    assert y.dtype == log_slope.dtype == torch.float32
+    with pytest.raises(ValueError, match="slopes"):
+        rational_quadratic_spline(torch.randn(6), widths, heights, slopes[:-1], 1.0)
+    with pytest.raises(ValueError, match="bound"):
+        rational_quadratic_spline(torch.randn(6), widths, heights, slopes, 0.0)
+    with pytest.raises(ValueError, match="broadcast"):
+        rational_quadratic_spline(torch.randn(6), widths.expand(3, 4), heights, slopes, 1.0)
+    with pytest.raises(ValueError, match="bins"):
+        SplineCoupling(2, torch.tensor([1, 0]), 8, bins=1)
+    with pytest.raises(ValueError, match="mask"):
+        SplineCoupling(2, torch.tensor([1, 1]), 8)
+    with pytest.raises(ValueError, match="coupling"):
+        realnvp(2, 1, 4, coupling="additive")
 
 
 def test_actnorm_initialises_on_the_first_batch_to_zero_mean_unit_std():
