@@ -115,7 +115,7 @@ def section_rows(text: str, title: str) -> list[dict]:
     for line in _sections(text).get(title, "").splitlines()[1:]:
         if not line.startswith("| ") or line.startswith(("| metric |", "|---")):
             continue
-        cells = [c.strip() for c in line.strip().strip("|").split(" | ")]
+        cells = [c.strip().replace("\\|", "|") for c in line.strip().strip("|").split(" | ")]
         if len(cells) == 4:
             rows.append(dict(zip(("metric", "value", "target", "config"), cells)))
     return rows
@@ -133,6 +133,11 @@ def merge_rows(old: list[dict], new: list[dict]) -> list[dict]:
     return merged + [r for r in new if _key(r) in fresh]
 
 
+def _cell(text) -> str:
+    """A table cell: a literal ``|`` (e.g. in ``|rank correlation|``) escaped so that it does not end the cell."""
+    return str(text).replace("|", "\\|")
+
+
 def write(sections: dict[str, list[dict]]) -> None:
     old = RESULTS.read_text() if RESULTS.exists() else ""
     lines = ["# Benchmark results", "",
@@ -140,7 +145,8 @@ def write(sections: dict[str, list[dict]]) -> None:
              "Budgets are for 2 CPU cores. Re-run after changing anything measured here.", ""]
     for title, rows in sections.items():
         lines += [f"## {title}", "", "| metric | value | target | configuration |", "|---|---|---|---|"]
-        lines += [f"| {r['metric']} | {r['value']} | {r.get('target', '')} | {r.get('config', '')} |" for r in rows]
+        lines += ["| " + " | ".join(_cell(r.get(k, "")) for k in ("metric", "value", "target", "config")) + " |"
+                  for r in rows]
         lines.append("")
     # Keep sections of the previous file that this run did not measure.
     kept = []
@@ -157,7 +163,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="also the model-quality rows of the full configurations")
     parser.add_argument("--modules", default="",
                         help="quality modules to measure, e.g. flows,vae (quality_flows.py, ...); the other rows "
-                             "of the section are kept as they are")
+                             "of the section are kept as they are (so is a row whose metric a module renamed or "
+                             "dropped: a run without --modules rewrites the section from scratch)")
     args = parser.parse_args(argv)
     parts = set(args.only.split(","))
     sections: dict[str, list[dict]] = {}

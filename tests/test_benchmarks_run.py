@@ -35,3 +35,15 @@ def test_rows_measured_again_replace_theirs_in_place_and_new_ones_come_last():
     merged = merge_rows(old, new)
     assert [(r["metric"], r["value"]) for r in merged] == [
         ("PCA error", "0.5"), ("ring gap (nats)", "0.4"), ("GAN modes", "8/8"), ("ring gap (nats)", "0.04")]
+
+
+def test_a_pipe_inside_a_cell_is_escaped_and_read_back(tmp_path, monkeypatch):
+    import benchmarks.run as run
+
+    monkeypatch.setattr(run, "RESULTS", tmp_path / "RESULTS.md")
+    row = {"metric": "|rank correlation| of code and z", "value": "0.99", "target": "> 0.95", "config": "notebook: a | b"}
+    run.write({"Model quality": [row]})
+    text = run.RESULTS.read_text()
+    table_line = next(line for line in text.splitlines() if "rank correlation" in line)
+    assert table_line.count("|") - table_line.count("\\|") == 5          # four cells, whatever the text holds
+    assert section_rows(text, "Model quality") == [row]
