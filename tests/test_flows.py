@@ -137,6 +137,30 @@ def test_the_spline_passes_through_its_knots_with_their_slopes():
     torch.testing.assert_close(log_slope.exp(), torch.nn.functional.softplus(slopes) + 1e-3, rtol=1e-9, atol=1e-12)
 
 
+def _on_page_spline(x, widths, heights, slopes, bound):
+    """The spline as lecture 06 writes it on the page (section 4), repeated as the oracle: x in [-bound, bound]."""
+    bins = widths.shape[0]
+
+    def knots(raw):
+        size = 1e-3 + (1 - bins * 1e-3) * torch.softmax(raw, dim=0)
+        return -bound + 2 * bound * torch.cat([size.new_zeros(1), size.cumsum(0)])
+    xk, yk = knots(widths), knots(heights)
+    one = slopes.new_ones(1)
+    d = torch.cat([one, torch.nn.functional.softplus(slopes) + 1e-3, one])
+    k = (torch.searchsorted(xk, x, right=True) - 1).clamp(0, bins - 1)
+    w, h = xk[k + 1] - xk[k], yk[k + 1] - yk[k]
+    s, xi = h / w, (x - xk[k]) / w
+    return yk[k] + h * (s * xi ** 2 + d[k] * xi * (1 - xi)) / (s + (d[k] + d[k + 1] - 2 * s) * xi * (1 - xi))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_the_lectures_on_page_spline_agrees_with_the_library(seed):
+    widths, heights, slopes = _spline_params((), 6, seed=10 + seed)
+    x = torch.empty(500, dtype=torch.float64).uniform_(-3, 3, generator=torch.Generator().manual_seed(seed))
+    y, _ = rational_quadratic_spline(x, widths, heights, slopes, 3.0)
+    torch.testing.assert_close(y, _on_page_spline(x, widths, heights, slopes, 3.0), rtol=0, atol=1e-12)
+
+
 def test_the_spline_inverse_undoes_it_and_broadcasts_over_leading_dimensions():
     widths, heights, slopes = _spline_params((4, 1), 7, seed=3)
     x = 3 * torch.randn(4, 9, dtype=torch.float64)
