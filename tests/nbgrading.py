@@ -10,6 +10,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.api import Gradebook
+from traitlets.config import Config
 
 from coursetools.layout import Course, chdir, make_scratch_course
 from coursetools.nbapi import api
@@ -74,7 +75,7 @@ class ScratchCourse:
     def autograde(self, student: str) -> dict:
         """Autograde ``student`` and return ``{"score", "max_score", "grades": {grade_id: score}}``."""
         with chdir(self.root):
-            result = api(self.root).autograde(self.assignment, student, force=True, create=True)
+            result = api(self.root, self._kernel_config()).autograde(self.assignment, student, force=True, create=True)
         assert result["success"], result["log"]
         with Gradebook(self.course.db_url) as gb:
             submission = gb.find_submission(self.assignment, student)
@@ -102,6 +103,15 @@ class ScratchCourse:
                                  initargs=(free_roots, self.assignment)) as pool:
             futures = {s: pool.submit(_autograde_in_worker, s) for s in students}
             return {s: f.result() for s, f in futures.items()}
+
+    def _kernel_config(self) -> Config:
+        """Kernels talk over IPC sockets in this course's folder, as ``./course grade``'s do: with TCP,
+        two workers starting kernels at once can pick the same free port, and one kernel dies with
+        "Address already in use" (a lost grade in a test that expects full marks)."""
+        c = Config()
+        c.KernelManager.transport = "ipc"
+        c.KernelManager.ip = str(self.root / "kernel")
+        return c
 
     def _autograded_path(self, student: str) -> Path:
         return self.course.autograded(student, self.assignment) / notebook_name(self.assignment)
