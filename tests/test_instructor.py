@@ -674,8 +674,10 @@ def test_ctrl_c_stops_with_one_line_and_the_rerun_resumes(tmp_path):
         (folder / NOTEBOOK).write_bytes(hostile.BY_NAME["correct"].make(ctx))
     cmd = [sys.executable, "-m", "coursetools.cli", "--course-dir", str(root), "grade", "--workers", "1",
            "--timeout", "30", "--cpu", "60"]
+    # As from a terminal: SIGINT at its default, even where this test runs with it ignored (a shell
+    # starts background jobs so, and Python then never turns SIGINT into KeyboardInterrupt).
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
         if line.startswith("canary:"):
             os.killpg(proc.pid, signal.SIGINT)
