@@ -33,6 +33,8 @@ from course_lib import checks
 from course_lib.nets import mlp
 
 _LOG_2PI = math.log(2 * math.pi)
+MIN_SLOPE = 1e-3                                    # the spline's smallest slope at a knot
+_UNIT_SLOPE = math.log(math.expm1(1 - MIN_SLOPE))  # the raw slope that softplus(raw) + MIN_SLOPE maps to 1
 
 
 def _batch(x, name: str, dim: int) -> torch.Tensor:
@@ -96,7 +98,7 @@ class AffineCoupling(nn.Module):
 
 def rational_quadratic_spline(x: torch.Tensor, widths: torch.Tensor, heights: torch.Tensor, slopes: torch.Tensor,
                               bound: float, inverse: bool = False, min_bin: float = 1e-3,
-                              min_slope: float = 1e-3) -> tuple[torch.Tensor, torch.Tensor]:
+                              min_slope: float = MIN_SLOPE) -> tuple[torch.Tensor, torch.Tensor]:
     """A monotone rational-quadratic spline on [-bound, bound], the identity outside (Durkan et al. 2019).
 
     ``x``: (...) values; ``widths``, ``heights``: (..., K) unnormalised bin sizes (a softmax, with
@@ -125,9 +127,9 @@ def rational_quadratic_spline(x: torch.Tensor, widths: torch.Tensor, heights: to
 
     def knots(raw):  # (..., K) -> (..., K + 1) knot positions from -bound to bound, and the K bin sizes
         size = min_bin + (1 - min_bin * bins) * torch.softmax(raw, dim=-1)
-        edges = F.pad(torch.cumsum(size, dim=-1), (1, 0)) * 2 * bound - bound
-        edges = torch.cat([torch.full_like(edges[..., :1], -bound), edges[..., 1:-1],
-                           torch.full_like(edges[..., :1], bound)], dim=-1)          # exact ends
+        inner = torch.cumsum(size[..., :-1], dim=-1) * 2 * bound - bound
+        end = torch.full_like(inner[..., :1], bound)
+        edges = torch.cat([-end, inner, end], dim=-1)                                   # exact ends
         return edges, edges[..., 1:] - edges[..., :-1]
 
     try:
@@ -195,7 +197,7 @@ class SplineCoupling(nn.Module):
         keep = self.mask.to(v.dtype)
         params = self.net(keep * v).view(v.shape[0], self.dim, 3 * self.bins - 1)
         widths, heights, raw = params.split([self.bins, self.bins, self.bins - 1], dim=-1)
-        slopes = raw + math.log(math.expm1(1 - 1e-3))                    # softplus(.) + 1e-3 = 1 at zero
+        slopes = raw + _UNIT_SLOPE                                      # slope softplus(.) + MIN_SLOPE = 1 at zero
         out, log_slope = rational_quadratic_spline(v, widths, heights, slopes, self.bound, inverse=inverse)
         kept = keep.bool()
         return torch.where(kept, v, out), ((1 - keep) * log_slope).sum(dim=-1)
